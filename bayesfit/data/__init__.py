@@ -1,0 +1,39 @@
+"""Example data shipped inside the package (CMS Open Data, CC0; see ``README.md`` here).
+
+Use :func:`example_path` to locate a file, or :func:`bayesfit.io.read_masses` to load it.
+"""
+
+from importlib import resources
+from pathlib import Path
+
+EXAMPLES = {
+    "upsilon": "cms_upsilon_2011A.csv",
+    "zmumu": "cms_zmumu_2011A.csv",
+}
+
+CITATION = (
+    "CMS Open Data (CC0), DoubleMu primary dataset, RunA 2011, "
+    "DOI 10.7483/OPENDATA.CMS.RZ34.QR6N"
+)
+
+
+def example_path(name: str) -> Path:
+    """Return the path of a shipped example file.
+
+    Parameters
+    ----------
+    name : str
+        One of the keys of ``EXAMPLES`` (``"upsilon"``, ``"zmumu"``).
+
+    Returns
+    -------
+    pathlib.Path
+        Location of the CSV file inside the installed package.
+    """
+    try:
+        filename = EXAMPLES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown example {name!r}; choose one of {', '.join(EXAMPLES)}"
+        ) from None
+    return Path(str(resources.files(__name__).joinpath(filename)))

@@ -1,0 +1,283 @@
+"""The three fits of one problem, and their comparison.
+
+:func:`run_fits` takes a :class:`bayesfit.problem.Problem` and returns a :class:`FitResult`
+holding the iminuit fit, the MAP + Laplace fit, optionally the NUTS posterior, the per-parameter
+comparison, the goodness of fit, the diagnostics and the timings. :func:`result_dict` turns it
+into the documented ``result.json`` structure. Writing files is :mod:`bayesfit.report`'s job.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import arviz as az
+import numpy as np
+
+from .bayes import MAPResult, default_sampler, find_map_laplace, sample_nuts
+from .mle import MLEResult, fit_mle
+
+__all__ = ["FitResult", "run_fits", "compare", "posterior_correlation", "result_dict", "HDI_PROB"]
+
+#: Probability content of the highest-density interval quoted next to the ±1σ errors.
+HDI_PROB = 0.6827
+#: Convergence thresholds (Vehtari et al. 2021, as used by ArviZ).
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+@dataclass
+class FitResult:
+    """Everything the three fits produced for one problem.
+
+    Attributes
+    ----------
+    problem : bayesfit.problem.Problem
+    mle : bayesfit.mle.MLEResult
+    map : bayesfit.bayes.MAPResult
+    idata : arviz.InferenceData or None
+        NUTS posterior, when sampling was asked for.
+    comparison : dict
+        Per-parameter comparison (see :func:`compare`).
+    gof : dict
+        ``{"chi2", "ndf", "p_value"}`` at the MLE.
+    diagnostics : dict
+        Validity flags and the list of ``warnings`` to show the user.
+    timing_s : dict
+        Wall time of each stage in seconds.
+    """
+
+    problem: object
+    mle: MLEResult
+    map: MAPResult
+    idata: object = None
+    comparison: dict = field(default_factory=dict)
+    gof: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
+    timing_s: dict = field(default_factory=dict)
+
+
+def posterior_correlation(idata, names) -> np.ndarray:
+    """Return the correlation matrix of the posterior draws of ``names``.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    names : sequence of str
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    draws = np.stack([idata.posterior[n].values.ravel() for n in names])
+    return np.atleast_2d(np.corrcoef(draws))
+
+
+def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
+    """Put the three fits side by side, parameter by parameter.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Parameter names.
+    mle, map_ : MLEResult, MAPResult
+    idata : arviz.InferenceData, optional
+        NUTS posterior.
+
+    Returns
+    -------
+    dict
+        ``{name: {"mle", "hesse", "minos", "map", "laplace_sd", "posterior",
+        "laplace_over_hesse", "sd_over_hesse", "map_minus_mle_in_hesse"}}`` where
+        ``posterior`` is ``{"mean", "sd", "hdi_68", "r_hat", "ess_bulk"}`` or ``None``.
+    """
+    summary = None
+    if idata is not None:
+        hdi = az.hdi(idata, var_names=list(names), hdi_prob=HDI_PROB)
+        ess = az.ess(idata, var_names=list(names), method="bulk")
+        rhat = az.rhat(idata, var_names=list(names))
+        summary = {
+            n: {
+                "mean": float(idata.posterior[n].mean()),
+                "sd": float(idata.posterior[n].std(ddof=1)),
+                "hdi_68": [float(v) for v in hdi[n].values],
+                "r_hat": float(rhat[n]),
+                "ess_bulk": float(ess[n]),
+            }
+            for n in names
+        }
+    out = {}
+    laplace_sd = map_.sd
+    for i, n in enumerate(names):
+        hesse = float(mle.errors[i])
+        post = summary[n] if summary else None
+        out[n] = {
+            "mle": float(mle.values[i]),
+            "hesse": hesse,
+            "minos": list(mle.minos[n]),
+            "map": float(map_.values[i]),
+            "laplace_sd": float(laplace_sd[i]),
+            "posterior": post,
+            "laplace_over_hesse": float(laplace_sd[i] / hesse),
+            "sd_over_hesse": float(post["sd"] / hesse) if post else None,
+            "map_minus_mle_in_hesse": float((map_.values[i] - mle.values[i]) / hesse),
+        }
+    return out
+
+
+def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
+    warnings = []
+    if not mle.valid:
+        warnings.append("MIGRAD did not find a valid minimum: the frequentist errors are unreliable")
+    elif not mle.accurate:
+        warnings.append("the HESSE covariance is not accurate (not positive definite or forced)")
+    if mle.at_limit:
+        warnings.append(f"parameter(s) at a bound: {', '.join(mle.at_limit)}; widen the bounds")
+    bad_minos = [n for n, ok in mle.minos_valid.items() if not ok]
+    if mle.valid and bad_minos:
+        warnings.append(f"MINOS interval invalid for: {', '.join(bad_minos)}")
+    if not map_.converged:
+        warnings.append(f"the MAP search did not converge ({map_.message})")
+    if not map_.posdef:
+        warnings.append("the Hessian at the MAP is not positive definite: no Laplace errors")
+    diag = {
+        "migrad_valid": mle.valid,
+        "hesse_accurate": mle.accurate,
+        "minos_valid": mle.minos_valid,
+        "at_limit": list(mle.at_limit),
+        "nll_min": mle.fval,
+        "nfcn": mle.nfcn,
+        "map_converged": map_.converged,
+        "laplace_posdef": map_.posdef,
+        "divergences": None,
+        "r_hat_max": None,
+        "ess_bulk_min": None,
+    }
+    if idata is not None:
+        div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+        rhat = max(c["posterior"]["r_hat"] for c in comparison.values())
+        ess = min(c["posterior"]["ess_bulk"] for c in comparison.values())
+        diag.update(divergences=div, r_hat_max=rhat, ess_bulk_min=ess)
+        if div:
+            warnings.append(f"{div} divergent NUTS transition(s): the posterior may be biased")
+        if not rhat <= RHAT_MAX:
+            warnings.append(f"r_hat = {rhat:.3f} > {RHAT_MAX}: chains disagree, sample longer")
+        if not ess >= ESS_MIN:
+            warnings.append(f"bulk ESS = {ess:.0f} < {ESS_MIN}: too few effective draws, sample longer")
+    diag["warnings"] = warnings
+    diag["ok"] = not warnings
+    return diag
+
+
+def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=None,
+             sampler="auto", progressbar=True, log=print) -> FitResult:
+    """Fit one problem three ways: iminuit, MAP + Laplace, and (optionally) NUTS.
+
+    Parameters
+    ----------
+    problem : bayesfit.problem.Problem
+        The model and its data.
+    sample : bool
+        Also sample the posterior with NUTS.
+    draws, tune, chains : int
+        NUTS settings (per chain).
+    seed : int, optional
+        Random seed of the sampler.
+    sampler : {"auto", "pymc", "nutpie"}
+        NUTS backend; ``"auto"`` picks with :func:`bayesfit.bayes.default_sampler`.
+    progressbar : bool
+        Show the sampler's progress bar.
+    log : callable
+        Receives one line of progress per stage; ``print`` by default.
+
+    Returns
+    -------
+    FitResult
+    """
+    names = problem.names
+    timing = {}
+    t0 = time.perf_counter()
+    log("maximum likelihood (iminuit MIGRAD, HESSE, MINOS) ...")
+    mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.bounds,
+                  grad=getattr(problem, "nll_grad", None))
+    timing["mle"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    log("posterior mode and Laplace covariance (PyMC/PyTensor) ...")
+    model = problem.pymc_model()
+    map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, model=model)
+    timing["map_laplace"] = time.perf_counter() - t1
+
+    idata = None
+    if sample:
+        if sampler == "auto":
+            sampler = default_sampler()
+        log(f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws) ...")
+        t2 = time.perf_counter()
+        idata = sample_nuts(
+            draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+            progressbar=progressbar, initvals=dict(zip(names, map_.values.tolist())), model=model,
+        )
+        timing["nuts"] = time.perf_counter() - t2
+        idata.attrs["sampler"] = sampler
+
+    comparison = compare(names, mle, map_, idata)
+    gof = problem.gof(mle.values)
+    diagnostics = _diagnostics(mle, map_, idata, comparison)
+    if sample:
+        diagnostics["sampler"] = sampler
+    timing["total"] = time.perf_counter() - t0
+    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing)
+
+
+def _clean(obj):
+    """Make ``obj`` JSON-safe: numpy to Python, NaN and inf to ``None``."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer, int)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def result_dict(fit: FitResult) -> dict:
+    """Return the documented ``result.json`` structure of a fit.
+
+    Parameters
+    ----------
+    fit : FitResult
+
+    Returns
+    -------
+    dict
+        JSON-safe; NaN and infinities become ``null``.
+    """
+    p = fit.problem
+    names = p.names
+    params = {
+        n: {k: c[k] for k in ("mle", "hesse", "minos", "map", "laplace_sd", "posterior",
+                              "laplace_over_hesse", "sd_over_hesse", "map_minus_mle_in_hesse")}
+        for n, c in fit.comparison.items()
+    }
+    out = {
+        "model": p.name,
+        "n_data": int(p.n_data),
+        "parameter_order": list(names),
+        "parameters": params,
+        "correlation": {
+            "hesse": fit.mle.correlation,
+            "laplace": fit.map.correlation,
+            "posterior": posterior_correlation(fit.idata, names) if fit.idata is not None else None,
+        },
+        "gof": fit.gof,
+        "diagnostics": fit.diagnostics,
+        "timing_s": fit.timing_s,
+        "meta": p.meta,
+    }
+    return _clean(out)

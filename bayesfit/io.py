@@ -1,0 +1,238 @@
+"""Reading user data, with errors a physicist can act on.
+
+Use :func:`read_columns` for small tables of measurements (``x,sigma`` or ``v,x,sigma``
+CSV files with a header) and :func:`read_masses` for event-by-event invariant masses
+(``.txt`` one per line, ``.csv`` with a named column, ``.npy``, or a ROOT file through
+uproot). Every problem is raised as :class:`InputError` with one line that names the file,
+the line and the column; the command line turns it into exit status 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["InputError", "read_columns", "read_masses", "check_sigma", "check_enough"]
+
+
+class InputError(ValueError):
+    """Bad user input: a missing file or column, a non-numeric entry, an invalid value."""
+
+
+def _parse_float(text: str, where: str, column: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{where}, column '{column}': {text.strip()!r} is not a number") from None
+
+
+def _existing_file(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    return path
+
+
+def read_columns(path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Read named numeric columns from a CSV file with a header line.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV file; the first line names the columns. Extra columns are ignored.
+    columns : tuple of str
+        Column names that must be present, e.g. ``("x", "sigma")``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One float array per requested column.
+
+    Raises
+    ------
+    InputError
+        For a missing file, a missing column, a non-numeric, NaN or infinite entry, or a
+        ragged row; the message names file, line and column.
+    """
+    path = _existing_file(path)
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from None
+    rows = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise InputError(f"{path}: the file is empty")
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise InputError(
+            f"{path}, line {header_line}: missing column(s) {', '.join(map(repr, missing))} "
+            f"(the header has {', '.join(header)})"
+        )
+    index = {c: header.index(c) for c in columns}
+    out = {c: [] for c in columns}
+    for lineno, row in rows[1:]:
+        where = f"{path}, line {lineno}"
+        for c, j in index.items():
+            if j >= len(row):
+                raise InputError(f"{where}: no value in column '{c}'")
+            value = _parse_float(row[j], where, c)
+            if not math.isfinite(value):
+                raise InputError(f"{where}, column '{c}': {row[j].strip()} is not a finite number")
+            out[c].append(value)
+    return {c: np.asarray(v, dtype=float) for c, v in out.items()}
+
+
+def check_sigma(sigma: np.ndarray, source: str = "data", header_lines: int = 1) -> None:
+    """Raise :class:`InputError` if any uncertainty is not strictly positive.
+
+    Parameters
+    ----------
+    sigma : numpy.ndarray
+        Uncertainties, one per measurement.
+    source : str
+        Name of the file (or ``"data"``) for the message.
+    header_lines : int
+        Lines before the first data row, to report the file line number.
+    """
+    bad = np.flatnonzero(~(np.asarray(sigma) > 0))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{source}, line {i + 1 + header_lines}, column 'sigma': "
+            f"uncertainties must be > 0 (got {sigma[i]:g})"
+        )
+
+
+def check_enough(n_points: int, n_params: int, source: str = "data") -> None:
+    """Raise :class:`InputError` unless there are more points than free parameters.
+
+    Parameters
+    ----------
+    n_points, n_params : int
+        Number of measurements and of fitted parameters.
+    source : str
+        Name of the file for the message.
+    """
+    if n_points <= n_params:
+        raise InputError(
+            f"{source}: {n_points} data point(s) for {n_params} parameter(s); "
+            f"a fit with a goodness of fit needs more points than parameters"
+        )
+
+
+def _masses_from_text(path: Path, column: str | None) -> np.ndarray:
+    """Parse a one-column text file or a CSV column, naming the first bad line."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from None
+    j, start = 0, 0
+    if column is not None:
+        first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+        if first is None:
+            raise InputError(f"{path}: the file is empty")
+        header = [h.strip() for h in lines[first].split(",")]
+        if column not in header:
+            raise InputError(
+                f"{path}, line {first + 1}: no column {column!r} (the header has {', '.join(header)})"
+            )
+        j, start = header.index(column), first + 1
+    values = []
+    for lineno in range(start, len(lines)):
+        line = lines[lineno].strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(",") if column is not None else line.split()
+        if j >= len(fields):
+            raise InputError(f"{path}, line {lineno + 1}: no value in column {column!r}")
+        text = fields[j].strip()
+        try:
+            values.append(float(text))
+        except ValueError:
+            raise InputError(f"{path}, line {lineno + 1}: {text!r} is not a number") from None
+    return np.asarray(values, dtype=float)
+
+
+def read_masses(path, *, column: str = "M", tree: str | None = None, branch: str | None = None):
+    """Read event-by-event masses from a user file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.txt``/``.dat`` (one value per line, ``#`` comments allowed), ``.csv`` (header line,
+        values in ``column``), ``.npy`` (a one-dimensional array) or ``.root`` (``tree`` and
+        ``branch`` select the values; needs the optional ``uproot`` package).
+    column : str
+        CSV column with the masses.
+    tree, branch : str, optional
+        TTree and branch names for ROOT files. With one tree in the file ``tree`` may be
+        omitted; ``branch`` defaults to ``column``.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        Finite masses, in file order.
+    n_dropped : int
+        Number of NaN or infinite entries that were removed.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, unknown format, column, tree or branch, or a non-numeric
+        entry (the message names its line).
+    """
+    path = _existing_file(path)
+    suffix = path.suffix.lower()
+    if suffix in (".txt", ".dat", ""):
+        values = _masses_from_text(path, None)
+    elif suffix == ".csv":
+        values = _masses_from_text(path, column)
+    elif suffix == ".npy":
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise InputError(f"{path}: not a readable .npy file ({err})") from None
+        if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
+            raise InputError(f"{path}: expected a one-dimensional numeric array, got {values.dtype}{values.shape}")
+        values = values.astype(float)
+    elif suffix == ".root":
+        values = _masses_from_root(path, tree, branch or column)
+    else:
+        raise InputError(f"{path}: unknown file type {suffix!r} (use .txt, .csv, .npy or .root)")
+    finite = np.isfinite(values)
+    return values[finite], int(values.size - finite.sum())
+
+
+def _masses_from_root(path: Path, tree: str | None, branch: str) -> np.ndarray:
+    try:
+        import uproot
+    except ImportError:
+        raise InputError(
+            f"{path}: reading ROOT files needs uproot (pip install 'bayesfit[root]')"
+        ) from None
+    try:
+        handle = uproot.open(path)
+    except Exception as err:  # uproot raises many types for a bad file
+        raise InputError(f"{path}: not a readable ROOT file ({err})") from None
+    with handle:
+        trees = [k.split(";")[0] for k, cls in handle.classnames().items() if cls == "TTree"]
+        if tree is None:
+            if len(trees) != 1:
+                raise InputError(f"{path}: choose a tree with --tree (found: {', '.join(trees) or 'none'})")
+            tree = trees[0]
+        if tree not in trees:
+            raise InputError(f"{path}: no tree {tree!r} (found: {', '.join(trees) or 'none'})")
+        ttree = handle[tree]
+        if branch not in ttree.keys():
+            raise InputError(
+                f"{path}: tree {tree!r} has no branch {branch!r} (found: {', '.join(ttree.keys())})"
+            )
+        return np.asarray(ttree[branch].array(library="np"), dtype=float)

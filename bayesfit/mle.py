@@ -1,0 +1,137 @@
+"""Maximum-likelihood fits with iminuit: the frequentist reference.
+
+:func:`fit_mle` minimises a negative log-likelihood with MIGRAD, computes the HESSE
+covariance and the MINOS intervals, and returns a frozen :class:`MLEResult`. The cost
+function is the model's own numpy/scipy implementation, independent of the PyMC graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from iminuit import Minuit
+
+__all__ = ["MLEResult", "fit_mle"]
+
+
+@dataclass(frozen=True)
+class MLEResult:
+    """Result of :func:`fit_mle`.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Parameter names, in order.
+    values, errors : numpy.ndarray
+        Best-fit values and HESSE standard errors.
+    covariance : numpy.ndarray
+        HESSE covariance matrix.
+    minos : dict of str to (float, float)
+        MINOS (lower, upper) errors; lower is negative. NaN where MINOS failed.
+    fval : float
+        Minimum of the negative log-likelihood.
+    valid : bool
+        Whether MIGRAD reports a valid minimum.
+    accurate : bool
+        Whether the HESSE covariance is accurate and positive definite.
+    minos_valid : dict of str to bool
+        Whether each MINOS interval is valid.
+    nfcn : int
+        Number of cost-function calls.
+    at_limit : tuple of str
+        Parameters whose value sits at a bound (their errors are not meaningful).
+    """
+
+    names: tuple
+    values: np.ndarray
+    errors: np.ndarray
+    covariance: np.ndarray
+    minos: dict
+    fval: float
+    valid: bool
+    accurate: bool
+    minos_valid: dict
+    nfcn: int
+    at_limit: tuple = ()
+
+    @property
+    def correlation(self) -> np.ndarray:
+        """Return the HESSE correlation matrix."""
+        d = np.sqrt(np.diag(self.covariance))
+        return self.covariance / np.outer(d, d)
+
+
+def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResult:
+    """Minimise a negative log-likelihood with MIGRAD, then run HESSE and MINOS.
+
+    Parameters
+    ----------
+    nll : callable
+        ``nll(values) -> float``, the negative log-likelihood (not ``-2 ln L``).
+    start : array_like
+        Start values.
+    names : sequence of str
+        Parameter names.
+    bounds : sequence of (float, float), optional
+        Parameter limits passed to Minuit.
+    minos : bool
+        Run MINOS for every parameter (default True).
+    grad : callable, optional
+        Analytic gradient of ``nll``; MIGRAD then uses it.
+
+    Returns
+    -------
+    MLEResult
+    """
+    names = tuple(names)
+    m = Minuit(nll, np.asarray(start, dtype=float), grad=grad, name=names)
+    m.errordef = Minuit.LIKELIHOOD
+    if bounds is not None:
+        m.limits = list(bounds)
+    m.strategy = 1
+    # EDM < 2e-6 (errordef 0.5): MIGRAD's default 0.1 leaves ~1e-4 σ of slack, too
+    # coarse to compare with the MAP at the 1e-3 σ level.
+    m.tol = 1e-3
+    m.migrad()
+    if not m.valid:
+        # A second MIGRAD from the first minimum is the standard remedy for a
+        # minimum declared invalid on an EDM borderline.
+        m.migrad()
+    m.hesse()
+    lim_lo = np.array([lo if lo is not None else -np.inf for lo, _ in m.limits])
+    lim_hi = np.array([hi if hi is not None else np.inf for _, hi in m.limits])
+    values = np.array(m.values)
+    errors = np.array(m.errors)
+    at_limit = tuple(
+        n for n, v, e, lo, hi in zip(names, values, errors, lim_lo, lim_hi)
+        if min(v - lo, hi - v) < 1e-3 * e
+    )
+    minos_err, minos_ok = {}, {}
+    if minos and m.valid:
+        for name in names:
+            try:
+                m.minos(name)
+                me = m.merrors[name]
+                minos_err[name] = (float(me.lower), float(me.upper))
+                minos_ok[name] = bool(me.is_valid)
+            except RuntimeError:
+                minos_err[name] = (float("nan"), float("nan"))
+                minos_ok[name] = False
+    else:
+        minos_err = {n: (float("nan"), float("nan")) for n in names}
+        minos_ok = {n: False for n in names}
+    cov = np.array(m.covariance) if m.covariance is not None else np.full((len(names),) * 2, np.nan)
+    return MLEResult(
+        names=names,
+        values=values,
+        errors=errors,
+        covariance=cov,
+        minos=minos_err,
+        fval=float(m.fval),
+        valid=bool(m.valid),
+        accurate=bool(m.accurate),
+        minos_valid=minos_ok,
+        nfcn=int(m.nfcn),
+        at_limit=at_limit,
+    )

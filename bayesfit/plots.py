@@ -1,0 +1,240 @@
+"""Plots shared by every model.
+
+- :func:`plot_marginals`: each marginal posterior (ArviZ) with the Gaussian of the MLE and
+  its HESSE error, and the MINOS interval, drawn on it.
+- :func:`plot_pairs`: the pairwise HESSE ellipses (and the Laplace ones) over the posterior
+  draws.
+- :func:`plot_hist_fit`: a histogram with √N errors, the fitted shape and its components,
+  an info box and a pull panel; used by the one-dimensional density models.
+- :func:`ellipse`: the Δ(−2 ln L) = k² contour of a two-dimensional Gaussian.
+
+Every helper returns the figure and never calls ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Ellipse  # noqa: E402
+from scipy import stats  # noqa: E402
+
+__all__ = ["ellipse", "plot_marginals", "plot_pairs", "plot_hist_fit", "save_figure"]
+
+
+def ellipse(mean, cov, nsigma=1.0, **kwargs) -> Ellipse:
+    """Return the ``nsigma`` contour of a two-dimensional Gaussian as a patch.
+
+    Parameters
+    ----------
+    mean : array_like, shape (2,)
+    cov : array_like, shape (2, 2)
+    nsigma : float
+        The contour Δ(−2 ln L) = nsigma²: its projections on the axes are ±nsigma
+        standard deviations.
+    **kwargs
+        Passed to :class:`matplotlib.patches.Ellipse`.
+
+    Returns
+    -------
+    matplotlib.patches.Ellipse
+    """
+    evals, evecs = np.linalg.eigh(np.asarray(cov, dtype=float))
+    evals = np.clip(evals, 0.0, None)
+    angle = np.degrees(np.arctan2(evecs[1, 1], evecs[0, 1]))
+    width, height = 2 * nsigma * np.sqrt(evals[1]), 2 * nsigma * np.sqrt(evals[0])
+    kwargs.setdefault("fill", False)
+    return Ellipse(tuple(mean), width, height, angle=angle, **kwargs)
+
+
+def _sub(cov, i, j):
+    return np.asarray(cov)[np.ix_([i, j], [i, j])]
+
+
+def plot_pairs(params, mle, map_=None, idata=None, *, max_draws=3000, seed=0):
+    """Plot the pairwise HESSE ellipses, over the posterior draws when there are some.
+
+    Parameters
+    ----------
+    params : sequence of bayesfit.problem.Parameter
+    mle : bayesfit.mle.MLEResult
+    map_ : bayesfit.bayes.MAPResult, optional
+        Its Laplace 1σ ellipse is drawn dashed.
+    idata : arviz.InferenceData, optional
+        NUTS draws, shown as points (at most ``max_draws``).
+    max_draws : int
+    seed : int
+        Seed for thinning the draws.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    n = len(params)
+    size = max(3.2, 2.4 * (n - 1))
+    fig, axes = plt.subplots(n - 1, n - 1, figsize=(size, size), squeeze=False)
+    draws = None
+    if idata is not None:
+        draws = np.stack([idata.posterior[p.name].values.ravel() for p in params])
+        if draws.shape[1] > max_draws:
+            pick = np.random.default_rng(seed).choice(draws.shape[1], max_draws, replace=False)
+            draws = draws[:, pick]
+    for row in range(n - 1):
+        for col in range(n - 1):
+            ax = axes[row, col]
+            i, j = col, row + 1  # x parameter, y parameter
+            if col > row:
+                ax.set_visible(False)
+                continue
+            if draws is not None:
+                ax.plot(draws[i], draws[j], ".", ms=1.5, alpha=0.25, color="C0",
+                        label="NUTS draws" if (row, col) == (0, 0) else None)
+            for k, style in ((1, "-"), (2, ":")):
+                ax.add_patch(ellipse(mle.values[[i, j]], _sub(mle.covariance, i, j), k,
+                                     color="C3", lw=1.5, ls=style,
+                                     label=f"HESSE {k}σ" if (row, col) == (0, 0) else None))
+            if map_ is not None and map_.posdef:
+                ax.add_patch(ellipse(map_.values[[i, j]], _sub(map_.covariance, i, j), 1,
+                                     color="k", lw=1.0, ls="--",
+                                     label="Laplace 1σ" if (row, col) == (0, 0) else None))
+            ax.plot(*mle.values[[i, j]], "+", color="C3", ms=8)
+            si, sj = mle.errors[i], mle.errors[j]
+            ax.set_xlim(mle.values[i] - 3.2 * si, mle.values[i] + 3.2 * si)
+            ax.set_ylim(mle.values[j] - 3.2 * sj, mle.values[j] + 3.2 * sj)
+            if row == n - 2:
+                ax.set_xlabel(params[i].axis_label)
+            else:
+                ax.tick_params(labelbottom=False)
+            if col == 0:
+                ax.set_ylabel(params[j].axis_label)
+            else:
+                ax.tick_params(labelleft=False)
+    axes[0, 0].legend(fontsize=8, loc="best")
+    fig.suptitle("HESSE ellipses (Δ(−2 ln L) = 1, 4)" + (" over NUTS draws" if draws is not None else ""))
+    fig.tight_layout()
+    return fig
+
+
+def plot_marginals(params, mle, idata):
+    """Plot each marginal posterior with the Gaussian of the MLE and the MINOS interval.
+
+    Parameters
+    ----------
+    params : sequence of bayesfit.problem.Parameter
+    mle : bayesfit.mle.MLEResult
+    idata : arviz.InferenceData
+        NUTS posterior.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    n = len(params)
+    ncol = min(n, 3)
+    nrow = -(-n // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.3 * nrow), squeeze=False)
+    for k, p in enumerate(params):
+        ax = axes.flat[k]
+        az.plot_posterior(idata, var_names=[p.name], ax=ax, hdi_prob=0.6827,
+                          point_estimate="mean", textsize=9, color="C0")
+        mu, sd = mle.values[k], mle.errors[k]
+        x = np.linspace(mu - 4 * sd, mu + 4 * sd, 300)
+        ax.plot(x, stats.norm.pdf(x, mu, sd), color="C3", lw=1.5, label="MLE ± HESSE (Gaussian)")
+        lo, hi = mle.minos[p.name]
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.axvspan(mu + lo, mu + hi, color="C3", alpha=0.12, label="MINOS interval")
+        ax.set_title("")
+        ax.set_xlabel(p.axis_label)
+        if k == 0:
+            ax.legend(fontsize=8, loc="upper left")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Marginal posteriors (NUTS, 68.27 % HDI) vs maximum likelihood")
+    fig.tight_layout()
+    return fig
+
+
+def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines, title=None,
+                  band=None):
+    """Plot a histogram with √N errors, the fitted shape, its components and the pulls.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        Events inside the window.
+    edges : numpy.ndarray
+        Equal-width bin edges.
+    expected : numpy.ndarray
+        Expected counts per bin at the fit (for the pulls).
+    components : list of (label, x, y, style)
+        Curves in events per bin width; the total first.
+    xlabel, unit : str
+        Quantity on the x axis and its unit, e.g. ``"m(μμ)"``, ``"GeV/$c^2$"``.
+    info_lines : list of str
+        Lines of the info box (fit results, χ²/NDF).
+    title : str, optional
+    band : (x, lo, hi), optional
+        A shaded 68 % band around the total (e.g. posterior predictive), in events per bin.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    counts, _ = np.histogram(data, bins=edges)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    width = edges[1] - edges[0]
+    fig, (ax, axp) = plt.subplots(2, 1, figsize=(8.5, 7), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    ax.errorbar(centers, counts, yerr=np.sqrt(counts), fmt="ko", ms=3, lw=1, label="Data", zorder=3)
+    if band is not None:
+        ax.fill_between(band[0], band[1], band[2], color="C0", alpha=0.3, lw=0,
+                        label="posterior predictive 68 %")
+    for label, x, y, style in components:
+        ax.plot(x, y, style, lw=1.8 if label.startswith("Total") else 1.4, label=label)
+    scale = 1000.0 if unit.startswith("GeV") and width < 0.1 else 1.0
+    bw_unit = ("MeV" + unit[3:]) if scale == 1000.0 else unit
+    ax.set_ylabel(f"Entries / {width * scale:.3g} {bw_unit}")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", fontsize=9)
+    ax.text(0.98, 0.97, "\n".join(info_lines), transform=ax.transAxes, ha="right", va="top",
+            fontsize=9, bbox=dict(boxstyle="round", fc="white", ec="0.6", alpha=0.9))
+    if title:
+        ax.set_title(title)
+    expected = np.asarray(expected, dtype=float)
+    ok = expected > 0
+    pulls = np.zeros_like(expected)
+    pulls[ok] = (counts[ok] - expected[ok]) / np.sqrt(expected[ok])
+    axp.bar(centers, pulls, width=width, color="0.5")
+    for level in (-2, 2):
+        axp.axhline(level, color="C3", ls="--", lw=1)
+    axp.axhline(0, color="k", lw=0.8)
+    axp.set_ylabel("Pull")
+    axp.set_ylim(-5, 5)
+    axp.set_xlabel(f"{xlabel} [{unit}]")
+    fig.align_ylabels([ax, axp])
+    return fig
+
+
+def save_figure(fig, folder, stem) -> list:
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` in ``folder`` and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    folder : pathlib.Path
+    stem : str
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written files.
+    """
+    paths = [folder / f"{stem}.png", folder / f"{stem}.pdf"]
+    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    plt.close(fig)
+    return paths

@@ -1,0 +1,169 @@
+"""Writing a fit's report: terminal table, ``summary.md``, ``result.json``, plots, NetCDF.
+
+:func:`format_table` renders the comparison as a fixed-width text table (or markdown with
+``markdown=True``). :func:`write_report` writes every output of one fit into a folder
+atomically: files are first written to a hidden temporary folder beside the target and moved
+in place only when all of them succeeded, so a failed run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .engine import FitResult, result_dict
+from .plots import plot_marginals, plot_pairs, save_figure
+
+__all__ = ["format_table", "write_report"]
+
+
+def _g(x, digits=6):
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "—"
+    return f"{x:.{digits}g}"
+
+
+def format_table(fit: FitResult, *, markdown=False) -> str:
+    """Render the per-parameter comparison of the three fits.
+
+    Parameters
+    ----------
+    fit : FitResult
+    markdown : bool
+        Produce a GitHub-flavoured markdown table instead of aligned text.
+
+    Returns
+    -------
+    str
+    """
+    head = ["param", "MLE", "HESSE σ", "MINOS −", "MINOS +", "MAP", "Laplace σ",
+            "post. mean", "post. sd", "HDI 68 % lo", "HDI 68 % hi", "σL/σH", "sd/σH", "r̂", "ESS"]
+    rows = []
+    for name, c in fit.comparison.items():
+        post = c["posterior"] or {}
+        hdi = post.get("hdi_68", [None, None])
+        rows.append([
+            name, _g(c["mle"]), _g(c["hesse"], 4), _g(c["minos"][0], 4), "+" + _g(c["minos"][1], 4),
+            _g(c["map"]), _g(c["laplace_sd"], 4), _g(post.get("mean")), _g(post.get("sd"), 4),
+            _g(hdi[0]), _g(hdi[1]), _g(c["laplace_over_hesse"], 4), _g(c["sd_over_hesse"], 3),
+            _g(post.get("r_hat"), 4), _g(post.get("ess_bulk"), 4),
+        ])
+    if not fit.idata:
+        keep = slice(0, 7)
+        head = head[keep] + ["σL/σH"]
+        rows = [r[keep] + [r[11]] for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(head)]
+    fmt = lambda r: "  ".join(v.rjust(w) if k else v.ljust(w) for k, (v, w) in enumerate(zip(r, widths)))
+    return "\n".join([fmt(head), "-" * len(fmt(head))] + [fmt(r) for r in rows])
+
+
+def _correlation_text(fit: FitResult, markdown: bool) -> str:
+    names = fit.problem.names
+    mats = [("HESSE", fit.mle.correlation), ("Laplace", fit.map.correlation)]
+    if fit.idata is not None:
+        from .engine import posterior_correlation
+
+        mats.append(("posterior", posterior_correlation(fit.idata, names)))
+    parts = []
+    for label, mat in mats:
+        lines = [f"{label} correlation:"]
+        width = max(6, *(len(n) for n in names))
+        lines.append(" " * width + "".join(n.rjust(width + 2) for n in names))
+        for n, row in zip(names, mat):
+            lines.append(n.ljust(width) + "".join(f"{v:+.3f}".rjust(width + 2) for v in row))
+        parts.append("\n".join(lines))
+    text = "\n\n".join(parts)
+    return f"```\n{text}\n```" if markdown else text
+
+
+def summary_text(fit: FitResult, *, markdown=False) -> str:
+    """Return the whole human-readable summary: table, fit quality, correlations, warnings.
+
+    Parameters
+    ----------
+    fit : FitResult
+    markdown : bool
+        Markdown (for ``summary.md``) rather than terminal text.
+
+    Returns
+    -------
+    str
+    """
+    p = fit.problem
+    gof = fit.gof
+    title = f"bayesfit {p.name}: {p.n_data:,} data points"
+    lines = [f"# {title}" if markdown else title, ""]
+    for key, value in p.meta.items():
+        if key != "description":
+            lines.append(f"{'- ' if markdown else '  '}{key}: {value}")
+    if p.meta:
+        lines.append("")
+    lines.append(format_table(fit, markdown=markdown))
+    lines.append("")
+    lines.append(
+        f"χ² / ndf = {gof['chi2']:.4g} / {gof['ndf']} = {gof['chi2'] / max(gof['ndf'], 1):.3f},"
+        f"  p-value = {gof['p_value']:.4g}   (−ln L at minimum = {fit.mle.fval:.6g})"
+    )
+    lines.append("")
+    lines.append(_correlation_text(fit, markdown))
+    t = fit.timing_s
+    lines.append("")
+    lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()))
+    warns = fit.diagnostics["warnings"]
+    if warns:
+        lines.append("")
+        lines.extend(("- " if markdown else "WARNING: ") + w for w in warns)
+    return "\n".join(lines)
+
+
+def write_report(fit: FitResult, out, *, log=print) -> list:
+    """Write every output of a fit into ``out``, atomically.
+
+    Writes ``result.json``, ``summary.md``, the model's own plots, the pair plot, and with a
+    posterior the marginal plots and ``posterior.nc``. Plots come as PNG and PDF.
+
+    Parameters
+    ----------
+    fit : FitResult
+    out : str or pathlib.Path
+        Target folder; created if needed. Files of the same name are replaced.
+    log : callable
+        Receives one line per written file.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files now in ``out``.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        result = result_dict(fit)
+        (tmp / "result.json").write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
+        (tmp / "summary.md").write_text(summary_text(fit, markdown=True) + "\n")
+        figures = dict(fit.problem.plots(fit))
+        if len(fit.problem.params) > 1:
+            figures["pairs"] = plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)
+        if fit.idata is not None:
+            figures["posterior_marginals"] = plot_marginals(fit.problem.params, fit.mle, fit.idata)
+            fit.idata.to_netcdf(str(tmp / "posterior.nc"))
+        for stem, fig in figures.items():
+            save_figure(fig, tmp, stem)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for f in sorted(tmp.iterdir()):
+            target = out / f.name
+            f.replace(target)
+            written.append(target)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

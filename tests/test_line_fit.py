@@ -1,0 +1,74 @@
+"""The lecture's straight-line calibration, fitted three ways, against the closed form."""
+
+import numpy as np
+import pytest
+
+from bayesfit.engine import run_fits
+from models.line_fit import SIGMA, V, X, LineFit, band, closed_form
+from tests.conftest import QUICK_NUTS
+
+
+def test_closed_form_matches_lecture():
+    (a, b), cov, chi2 = closed_form(V, X, SIGMA)
+    assert a == pytest.approx(0.80143, rel=1e-4)
+    assert b == pytest.approx(0.149643, rel=1e-4)
+    assert np.sqrt(cov[0, 0]) == pytest.approx(0.026726, rel=1e-4)
+    assert np.sqrt(cov[1, 1]) == pytest.approx(0.073193, rel=1e-4)
+    assert cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]) == pytest.approx(-0.7303, rel=1e-3)
+    assert chi2 == pytest.approx(1.444, rel=1e-3)
+
+
+def test_band_is_transport_of_covariance():
+    _, cov, _ = closed_form(V, X, SIGMA)
+    # At v = 0 the band is σ_b; at large v it grows like v σ_a.
+    assert band([0.0], cov)[0] == pytest.approx(np.sqrt(cov[1, 1]))
+    v = 3.0
+    assert band([v], cov)[0] ** 2 == pytest.approx(v * v * cov[0, 0] + 2 * v * cov[0, 1] + cov[1, 1])
+
+
+@pytest.fixture(scope="module")
+def fit():
+    return run_fits(LineFit(V, X, SIGMA), sample=True, log=lambda m: None, **QUICK_NUTS)
+
+
+def test_mle_reproduces_lecture(fit):
+    a, b = fit.comparison["a"], fit.comparison["b"]
+    assert a["mle"] == pytest.approx(0.80143, rel=1e-4)
+    assert b["mle"] == pytest.approx(0.149643, rel=1e-4)
+    assert a["hesse"] == pytest.approx(0.026726, rel=1e-4)
+    assert b["hesse"] == pytest.approx(0.073193, rel=1e-4)
+    assert fit.mle.correlation[0, 1] == pytest.approx(-0.7303, rel=1e-3)
+    assert fit.gof["chi2"] == pytest.approx(1.444, rel=1e-3)
+    assert fit.gof["ndf"] == 2
+
+
+def test_map_laplace_exact(fit):
+    for name in ("a", "b"):
+        c = fit.comparison[name]
+        assert abs(c["map"] - c["mle"]) < 1e-3 * c["hesse"]
+        assert c["laplace_sd"] == pytest.approx(c["hesse"], rel=1e-3)
+    _, cov, _ = closed_form(V, X, SIGMA)
+    np.testing.assert_allclose(fit.map.covariance, cov, rtol=1e-8)
+
+
+def test_nuts_matches_analytic_posterior(fit):
+    (a0, b0), cov, _ = closed_form(V, X, SIGMA)
+    for name, truth, sd in (("a", a0, np.sqrt(cov[0, 0])), ("b", b0, np.sqrt(cov[1, 1]))):
+        post = fit.comparison[name]["posterior"]
+        assert abs(post["mean"] - truth) < 4 * sd / np.sqrt(post["ess_bulk"])
+        assert abs(post["sd"] / sd - 1) < 4 / np.sqrt(2 * post["ess_bulk"])
+    # Posterior correlation of (a, b) matches the HESSE one within its MC error.
+    draws = np.stack([fit.idata.posterior[n].values.ravel() for n in ("a", "b")])
+    assert np.corrcoef(draws)[0, 1] == pytest.approx(-0.7303, abs=0.05)
+
+
+def test_shifted_model_decorrelates():
+    fit = run_fits(LineFit(V, X, SIGMA, shift=True), log=lambda m: None)
+    assert fit.problem.meta["v0"] == pytest.approx(2.0)
+    b = fit.comparison["b"]
+    assert b["mle"] == pytest.approx(1.7525, rel=1e-4)
+    assert b["hesse"] == pytest.approx(0.05, rel=1e-4)
+    assert fit.comparison["a"]["mle"] == pytest.approx(0.80143, rel=1e-4)
+    assert abs(fit.mle.correlation[0, 1]) < 1e-4
+    assert abs(fit.map.correlation[0, 1]) < 1e-9
+    assert abs(b["map"] - b["mle"]) < 1e-3 * b["hesse"]
