@@ -73,8 +73,8 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
         Start values.
     names : sequence of str
         Parameter names.
-    bounds : sequence of (float, float), optional
-        Parameter limits passed to Minuit.
+    bounds : sequence of (float or None, float or None), optional
+        Parameter limits passed to Minuit; ``None`` for an open side.
     minos : bool
         Run MINOS for every parameter (default True).
     grad : callable, optional

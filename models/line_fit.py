@@ -94,9 +94,9 @@ class LineFit(Problem):
         super().__init__(
             name="line_fit",
             params=(
-                Parameter("a", float(a0), float(lo[0]), float(hi[0]), label="$a$"),
+                Parameter("a", float(a0), float(lo[0]), float(hi[0]), label="$a$", limit=False),
                 Parameter("b", float(b0), float(lo[1]), float(hi[1]),
-                          label="$b'$" if shift else "$b$", unit=unit),
+                          label="$b'$" if shift else "$b$", unit=unit, limit=False),
             ),
             n_data=self.v.size,
             meta={"source": source, "model": "x = a*(v - v0) + b", "v0": self.v0, "unit": unit},

@@ -55,7 +55,8 @@ class WeightedMean(Problem):
         start = float(np.median(self.x))
         super().__init__(
             name="weighted_mean",
-            params=(Parameter("mean", start, lo, hi, label=r"$\hat{x}$", unit=unit),),
+            params=(Parameter("mean", start, lo, hi, label=r"$\hat{x}$", unit=unit,
+                              limit=False),),
             n_data=self.x.size,
             meta={"source": source, "unit": unit},
         )

@@ -1,0 +1,111 @@
+"""The command line: outputs, result.json shape, and bad input (exit 2, nothing written)."""
+
+import json
+
+import pytest
+
+from bayesfit.cli import main
+
+QUICK = ["--draws", "300", "--tune", "300", "--chains", "2", "--no-progress"]
+
+
+def _keys_filled(obj, path="result"):
+    """Yield the paths of every null in a JSON structure."""
+    if obj is None:
+        yield path
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _keys_filled(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _keys_filled(v, f"{path}[{i}]")
+
+
+def test_line_sample_writes_everything(tmp_path, capsys):
+    out = tmp_path / "line"
+    assert main(["line", "--sample", "--out", str(out), *QUICK]) == 0
+    names = {p.name for p in out.iterdir()}
+    for stem in ("line_fit", "pairs", "posterior_marginals"):
+        assert {f"{stem}.png", f"{stem}.pdf"} <= names
+    assert {"result.json", "summary.md", "posterior.nc"} <= names
+    result = json.loads((out / "result.json").read_text())
+    assert result["model"] == "line_fit"
+    assert result["n_data"] == 4
+    assert result["parameter_order"] == ["a", "b"]
+    assert list(_keys_filled({k: result[k] for k in ("parameters", "correlation", "gof")})) == []
+    a = result["parameters"]["a"]
+    assert set(a) >= {"mle", "hesse", "minos", "map", "laplace_sd", "posterior"}
+    assert set(a["posterior"]) == {"mean", "sd", "hdi_68", "r_hat", "ess_bulk"}
+    assert a["mle"] == pytest.approx(0.80143, rel=1e-4)
+    assert len(result["correlation"]["posterior"]) == 2
+    assert result["gof"]["ndf"] == 2
+    assert {"mle", "map_laplace", "nuts", "total"} <= set(result["timing_s"])
+    assert "divergences" in result["diagnostics"]
+    text = capsys.readouterr().out
+    assert "MINOS" in text and "post. mean" in text
+
+
+def test_weighted_mean_without_sampling(tmp_path):
+    out = tmp_path / "wm"
+    assert main(["weighted-mean", "--out", str(out)]) == 0
+    result = json.loads((out / "result.json").read_text())
+    p = result["parameters"]["mean"]
+    assert p["posterior"] is None and result["correlation"]["posterior"] is None
+    assert p["mle"] == pytest.approx(0.268519, rel=1e-5)
+    assert (out / "weighted_mean.png").exists() and not (out / "posterior.nc").exists()
+
+
+def test_user_data_file(tmp_path):
+    data = tmp_path / "m.csv"
+    data.write_text("x,sigma\n1.0,0.5\n2.0,0.5\n")
+    out = tmp_path / "o"
+    assert main(["weighted-mean", "--data", str(data), "--out", str(out)]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["parameters"]["mean"]["mle"] == pytest.approx(1.5, rel=1e-6)
+    assert result["parameters"]["mean"]["hesse"] == pytest.approx(0.5 / 2**0.5, rel=1e-4)
+
+
+BAD = [
+    ("weighted-mean", None, "no such file"),
+    ("weighted-mean", "x,s\n1,0.1\n2,0.1\n", r"missing column\(s\) 'sigma'"),
+    ("weighted-mean", "x,sigma\n1,0.1\nabc,0.1\n", r"line 3, column 'x': 'abc' is not a number"),
+    ("weighted-mean", "x,sigma\n1,0.1\n2,0\n", r"line 3, column 'sigma': uncertainties must be > 0"),
+    ("weighted-mean", "x,sigma\n1,0.1\n2,-1\n", r"uncertainties must be > 0 \(got -1\)"),
+    ("weighted-mean", "x,sigma\nnan,0.1\n2,1\n", r"line 2, column 'x': nan is not a finite number"),
+    ("weighted-mean", "x,sigma\n1,0.1\n", r"1 data point\(s\) for 1 parameter"),
+    ("line", "v,x,sigma\n0,1,0.1\n1,2,0.1\n", r"2 data point\(s\) for 2 parameter"),
+    ("line", "v,x\n0,1\n", r"missing column\(s\) 'sigma'"),
+    ("line", "v,x,sigma\n0,1,0.1\n1,2\n2,3,0.1\n", r"line 3: no value in column 'sigma'"),
+]
+
+
+@pytest.mark.parametrize("command,content,message", BAD)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, command, content, message):
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_text(content)
+    out = tmp_path / "out"
+    assert main([command, "--data", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    import re
+
+    assert re.search(message, err), err
+    assert str(path) in err
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_help_lists_models(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "weighted-mean" in text and "line" in text
+
+
+def test_bad_option_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["line", "--draws", "0"])
+    assert exc.value.code == 2
