@@ -81,6 +81,7 @@ def _quiet_libraries():
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     for name in ("pymc", "pytensor", "arviz", "nutpie", "numba"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

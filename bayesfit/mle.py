@@ -89,7 +89,7 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
     m.errordef = Minuit.LIKELIHOOD
     if bounds is not None:
         m.limits = list(bounds)
-    m.strategy = 1
+    m.strategy = 1  # MIGRAD; HESSE below runs with strategy 2 for accurate second derivatives
     # EDM < 2e-6 (errordef 0.5): MIGRAD's default 0.1 leaves ~1e-4 σ of slack, too
     # coarse to compare with the MAP at the 1e-3 σ level.
     m.tol = 1e-3
@@ -98,17 +98,30 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
         # A second MIGRAD from the first minimum is the standard remedy for a
         # minimum declared invalid on an EDM borderline.
         m.migrad()
+    limits = list(m.limits)
+    lim_lo = np.array([lo if lo is not None else -np.inf for lo, _ in limits])
+    lim_hi = np.array([hi if hi is not None else np.inf for _, hi in limits])
+    m.strategy = 2
     m.hesse()
-    lim_lo = np.array([lo if lo is not None else -np.inf for lo, _ in m.limits])
-    lim_hi = np.array([hi if hi is not None else np.inf for _, hi in m.limits])
     values = np.array(m.values)
-    errors = np.array(m.errors)
     at_limit = tuple(
-        n for n, v, e, lo, hi in zip(names, values, errors, lim_lo, lim_hi)
+        n for n, v, e, lo, hi in zip(names, values, np.array(m.errors), lim_lo, lim_hi)
         if min(v - lo, hi - v) < 1e-3 * e
     )
+    snapshot = lambda: (np.array(m.errors), np.array(m.covariance), bool(m.accurate))
+    errors, cov, accurate = snapshot()
+    if bounds is not None and m.valid and not at_limit:
+        # Minuit's bound transform biases HESSE errors (at the per-cent level for a shape
+        # parameter like the Crystal Ball's n): at an interior minimum, recompute HESSE on
+        # the untransformed parameters, then restore the limits for MINOS's scans.
+        m.limits = [(None, None)] * len(names)
+        m.hesse()
+        if m.accurate and np.all(np.isfinite(m.errors)):
+            errors, cov, accurate = snapshot()
+        m.limits = limits
+    fval, valid = float(m.fval), bool(m.valid)
     minos_err, minos_ok = {}, {}
-    if minos and m.valid:
+    if minos and valid:
         for name in names:
             try:
                 m.minos(name)
@@ -121,16 +134,15 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
     else:
         minos_err = {n: (float("nan"), float("nan")) for n in names}
         minos_ok = {n: False for n in names}
-    cov = np.array(m.covariance) if m.covariance is not None else np.full((len(names),) * 2, np.nan)
     return MLEResult(
         names=names,
         values=values,
         errors=errors,
         covariance=cov,
         minos=minos_err,
-        fval=float(m.fval),
-        valid=bool(m.valid),
-        accurate=bool(m.accurate),
+        fval=fval,
+        valid=valid,
+        accurate=accurate,
         minos_valid=minos_ok,
         nfcn=int(m.nfcn),
         at_limit=at_limit,

@@ -1,0 +1,10 @@
+"""Densities PyMC does not have, one module each.
+
+- :mod:`.crystalball`: Crystal Ball (Gaussian core, low-side power-law tail), a full PyMC
+  distribution :class:`CrystalBall`, with PyTensor kernels and numpy sampling.
+- :mod:`.truncexpon`: exp(slope·(x − x0)) normalised on a window, the usual mass background.
+"""
+
+from .crystalball import CrystalBall
+
+__all__ = ["CrystalBall"]

@@ -1,0 +1,242 @@
+"""Crystal Ball distribution: Gaussian core with a power-law tail on the low side.
+
+With t = (x − μ)/σ, tail onset α > 0 and tail exponent n > 1,
+
+    f(t) ∝ exp(−t²/2)                                  for t > −α
+    f(t) ∝ exp(−α²/2) · (1 − α(α + t)/n)^(−n)           for t ≤ −α
+
+which is scipy's ``crystalball(beta=α, m=n, loc=μ, scale=σ)`` written so that the tail is a
+``log1p`` of a non-negative argument. The normalisation on the whole line is
+σ·(C + D) with C = n/(α(n−1))·exp(−α²/2) (tail) and D = √(2π)·Φ(α) (core)
+[Oreglia 1980; Gaiser 1982; numba-stats ``crystalball``].
+
+Use :class:`CrystalBall` as a PyMC distribution (``observed=``, ``.dist()``, ``pm.logp``,
+``pm.logcdf``, ``pm.Truncated``, prior/posterior predictive draws). The PyTensor kernels
+:func:`logpdf`, :func:`logcdf` and :func:`log_window` build log densities inside other models
+(the di-muon mixture); :func:`ppf` and :func:`random` are their numpy counterparts for
+drawing samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from pymc.distributions.continuous import Continuous
+from pymc.distributions.dist_math import check_parameters
+from pymc.distributions.shape_utils import rv_size_is_none
+from pytensor.tensor.random.op import RandomVariable
+from scipy import special
+
+__all__ = ["CrystalBall", "logpdf", "logcdf", "log_window", "ppf", "random", "logdiffexp"]
+
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+
+
+def _log_tail_weight(alpha, n):
+    """Return log C, C = n/(α(n−1))·exp(−α²/2): the integral of the tail, t ≤ −α."""
+    return pt.log(n) - pt.log(alpha) - pt.log(n - 1) - 0.5 * alpha**2
+
+
+def _log_core_weight(alpha):
+    """Return log D, D = √(2π)·Φ(α): the integral of the core, t > −α."""
+    return _LOG_SQRT_2PI + pt.log(0.5 * pt.erfc(-alpha / np.sqrt(2)))
+
+
+def _lognorm(alpha, n):
+    """Return log(C + D), the log integral of the standardised shape over the real line."""
+    return pt.logaddexp(_log_tail_weight(alpha, n), _log_core_weight(alpha))
+
+
+def logpdf(x, mu, sigma, alpha, n):
+    """Return the log density of the Crystal Ball at ``x`` (PyTensor graph).
+
+    Parameters
+    ----------
+    x : tensor_like
+        Where to evaluate.
+    mu, sigma : tensor_like
+        Peak position and core width (σ > 0); scipy's ``loc`` and ``scale``.
+    alpha : tensor_like
+        Tail onset in units of σ below the peak (α > 0); scipy's ``beta``.
+    n : tensor_like
+        Tail exponent (n > 1); scipy's ``m``.
+
+    Returns
+    -------
+    TensorVariable
+    """
+    x, mu, sigma, alpha, n = map(pt.as_tensor_variable, (x, mu, sigma, alpha, n))
+    t = (x - mu) / sigma
+    core = -0.5 * t**2
+    # Clip t for the tail branch: where the core is taken, the tail's log1p argument could
+    # reach −1 and its (discarded) gradient would be NaN.
+    t_tail = pt.minimum(t, -alpha)
+    tail = -0.5 * alpha**2 - n * pt.log1p(alpha * (-alpha - t_tail) / n)
+    return pt.switch(t > -alpha, core, tail) - _lognorm(alpha, n) - pt.log(sigma)
+
+
+def logcdf(x, mu, sigma, alpha, n):
+    """Return the log cumulative distribution function at ``x`` (PyTensor graph).
+
+    Parameters
+    ----------
+    x, mu, sigma, alpha, n : tensor_like
+        As in :func:`logpdf`.
+
+    Returns
+    -------
+    TensorVariable
+
+    Notes
+    -----
+    Tail (t ≤ −α): F ∝ C·(1 − α(α + t)/n)^(1−n). Core: F ∝ C + √(2π)(Φ(t) − Φ(−α)), summed
+    in linear scale (both terms are finite and positive) so that the gradient stays finite
+    at the junction t = −α.
+    """
+    x, mu, sigma, alpha, n = map(pt.as_tensor_variable, (x, mu, sigma, alpha, n))
+    t = (x - mu) / sigma
+    log_c = _log_tail_weight(alpha, n)
+    t_tail = pt.minimum(t, -alpha)
+    tail = log_c + (1 - n) * pt.log1p(alpha * (-alpha - t_tail) / n)
+    t_core = pt.maximum(t, -alpha)
+    gauss = np.sqrt(2 * np.pi) * 0.5 * (pt.erfc(-t_core / np.sqrt(2)) - pt.erfc(alpha / np.sqrt(2)))
+    core = pt.log(pt.exp(log_c) + gauss)
+    return pt.switch(t > -alpha, core, tail) - _lognorm(alpha, n)
+
+
+def logdiffexp(a, b):
+    """Return log(exp(a) − exp(b)) for a ≥ b, stably (PyTensor graph)."""
+    return a + pt.log1mexp(pt.minimum(b - a, 0.0))
+
+
+def log_window(lo, hi, mu, sigma, alpha, n):
+    """Return log ∫_lo^hi f(x) dx, the log probability of the window [lo, hi].
+
+    Parameters
+    ----------
+    lo, hi : tensor_like
+        Window edges, lo < hi.
+    mu, sigma, alpha, n : tensor_like
+        As in :func:`logpdf`.
+
+    Returns
+    -------
+    TensorVariable
+    """
+    return logdiffexp(logcdf(hi, mu, sigma, alpha, n), logcdf(lo, mu, sigma, alpha, n))
+
+
+def ppf(q, mu, sigma, alpha, n):
+    """Return the quantile function of the Crystal Ball (numpy).
+
+    Parameters
+    ----------
+    q : array_like
+        Probabilities in [0, 1].
+    mu, sigma, alpha, n : array_like
+        As in :func:`logpdf`; broadcast against ``q``.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    q, mu, sigma, alpha, n = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (q, mu, sigma, alpha, n)))
+    c = n / (alpha * (n - 1)) * np.exp(-0.5 * alpha**2)
+    d = np.sqrt(2 * np.pi) * special.ndtr(alpha)
+    target = q * (c + d)
+    in_tail = target <= c
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = (target / c) ** (1.0 / (1.0 - n))
+        t_tail = n * (1.0 - r) / alpha - alpha
+        t_core = special.ndtri(np.clip((target - c) / np.sqrt(2 * np.pi) + special.ndtr(-alpha), 0.0, 1.0))
+    return mu + sigma * np.where(in_tail, t_tail, t_core)
+
+
+def random(mu, sigma, alpha, n, *, rng=None, size=None):
+    """Draw Crystal Ball variates by inverting the cdf (numpy).
+
+    Parameters
+    ----------
+    mu, sigma, alpha, n : array_like
+        As in :func:`logpdf`.
+    rng : numpy.random.Generator, optional
+    size : int or tuple of int, optional
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    rng = np.random.default_rng(rng)
+    if size is None:
+        size = np.broadcast_shapes(*(np.shape(a) for a in (mu, sigma, alpha, n)))
+    return ppf(rng.uniform(size=size), mu, sigma, alpha, n)
+
+
+class CrystalBallRV(RandomVariable):
+    """PyTensor random variable drawing Crystal Ball variates with :func:`random`."""
+
+    name = "crystalball"
+    signature = "(),(),(),()->()"
+    dtype = "floatX"
+    _print_name = ("CrystalBall", "\\operatorname{CrystalBall}")
+
+    @classmethod
+    def rng_fn(cls, rng, mu, sigma, alpha, n, size):
+        return random(mu, sigma, alpha, n, rng=rng, size=size)
+
+
+crystalball = CrystalBallRV()
+
+
+class CrystalBall(Continuous):
+    r"""Crystal Ball distribution with its power-law tail on the low side.
+
+    Parameters
+    ----------
+    mu : tensor_like of float
+        Peak position (scipy's ``loc``).
+    sigma : tensor_like of float
+        Width of the Gaussian core, > 0 (scipy's ``scale``).
+    alpha : tensor_like of float
+        Tail onset in σ below the peak, > 0 (scipy's ``beta``).
+    n : tensor_like of float
+        Tail exponent, > 1 (scipy's ``m``).
+
+    Notes
+    -----
+    Same shape and normalisation as ``scipy.stats.crystalball(beta=alpha, m=n, loc=mu,
+    scale=sigma)``. Has a closed-form ``logcdf``, so ``pm.Truncated(CrystalBall.dist(...),
+    lower, upper)`` normalises exactly over a fit window.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model():
+    ...     mu = pm.Uniform("mu", 10.5, 10.65)
+    ...     m = CrystalBall("m", mu=mu, sigma=0.04, alpha=1.5, n=5.0, observed=[10.55, 10.58])
+    """
+
+    rv_op = crystalball
+
+    @classmethod
+    def dist(cls, mu, sigma, alpha, n, **kwargs):
+        """Return an unnamed Crystal Ball variable (for ``pm.logp`` or use in other models)."""
+        params = [pt.as_tensor_variable(p) for p in (mu, sigma, alpha, n)]
+        return super().dist(params, **kwargs)
+
+    def support_point(rv, size, mu, sigma, alpha, n):
+        """Return the peak position, broadcast to the variable's shape."""
+        mu, _, _, _ = pt.broadcast_arrays(mu, sigma, alpha, n)
+        if not rv_size_is_none(size):
+            mu = pt.full(size, mu)
+        return mu
+
+    def logp(value, mu, sigma, alpha, n):
+        """Return the log density; parameters outside their domain raise an error."""
+        return check_parameters(logpdf(value, mu, sigma, alpha, n), sigma > 0, alpha > 0, n > 1,
+                                msg="sigma > 0, alpha > 0, n > 1")
+
+    def logcdf(value, mu, sigma, alpha, n):
+        """Return the log cumulative distribution function."""
+        return check_parameters(logcdf(value, mu, sigma, alpha, n), sigma > 0, alpha > 0, n > 1,
+                                msg="sigma > 0, alpha > 0, n > 1")

@@ -1,0 +1,105 @@
+"""Crystal Ball: PyTensor kernels and the PyMC distribution against scipy.stats.crystalball."""
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from scipy import integrate, stats
+
+from bayesfit.distributions import CrystalBall
+from bayesfit.distributions import crystalball as cb
+
+# (mu, sigma, alpha, n) including the hard corners: small/large alpha, n close to 1, large n.
+GRID = [
+    (0.0, 1.0, 1.5, 5.0),
+    (10.575, 0.04, 1.5, 5.0),
+    (0.0, 1.0, 0.1, 1.1),
+    (0.0, 1.0, 0.1, 20.0),
+    (0.0, 1.0, 5.0, 1.1),
+    (0.0, 1.0, 5.0, 20.0),
+    (2.0, 0.5, 1.0, 1.001),
+    (-3.0, 2.0, 3.0, 2.0),
+]
+T = np.array([-50.0, -20.0, -5.0, -3.0, -1.5, -0.1, 0.0, 0.7, 3.0, 8.0, 20.0, 35.0])
+
+x_, mu_, s_, a_, n_ = (pt.dvector("x"), pt.dscalar("mu"), pt.dscalar("s"), pt.dscalar("a"), pt.dscalar("n"))
+_logpdf = pytensor.function([x_, mu_, s_, a_, n_], cb.logpdf(x_, mu_, s_, a_, n_))
+_logcdf = pytensor.function([x_, mu_, s_, a_, n_], cb.logcdf(x_, mu_, s_, a_, n_))
+_grads = pytensor.function(
+    [x_, mu_, s_, a_, n_],
+    pt.grad(pt.sum(cb.logpdf(x_, mu_, s_, a_, n_)) + pt.sum(cb.logcdf(x_, mu_, s_, a_, n_)),
+            [x_, mu_, s_, a_, n_]),
+)
+
+
+@pytest.mark.parametrize("mu,sigma,alpha,n", GRID)
+def test_logpdf_matches_scipy(mu, sigma, alpha, n):
+    x = mu + sigma * T
+    ref = stats.crystalball.logpdf(x, alpha, n, loc=mu, scale=sigma)
+    np.testing.assert_allclose(_logpdf(x, mu, sigma, alpha, n), ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("mu,sigma,alpha,n", GRID)
+def test_logcdf_matches_scipy(mu, sigma, alpha, n):
+    x = mu + sigma * T[T < 8]  # above, scipy's logcdf rounds to 0 like ours
+    ref = stats.crystalball.logcdf(x, alpha, n, loc=mu, scale=sigma)
+    np.testing.assert_allclose(_logcdf(x, mu, sigma, alpha, n), ref, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("mu,sigma,alpha,n", GRID)
+def test_gradients_finite_everywhere(mu, sigma, alpha, n):
+    x = mu + sigma * np.concatenate([T, [-alpha, -alpha + 1e-12, -alpha - 1e-12, 1e3]])
+    for g in _grads(x, mu, sigma, alpha, n):
+        assert np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("lo,hi,mu,sigma,alpha,n", [
+    (10.2, 10.8, 10.575, 0.04, 1.5, 5.0),
+    (9.0, 9.7, 9.46, 0.07, 1.2, 3.0),
+    (-1.0, 1.0, 0.0, 1.0, 0.1, 1.1),
+])
+def test_window_integral_matches_quad(lo, hi, mu, sigma, alpha, n):
+    got = np.exp(cb.log_window(lo, hi, mu, sigma, alpha, n).eval())
+    ref, _ = integrate.quad(lambda x: stats.crystalball.pdf(x, alpha, n, loc=mu, scale=sigma), lo, hi,
+                            points=[mu - alpha * sigma, mu], epsabs=1e-13, epsrel=1e-12)
+    assert got == pytest.approx(ref, rel=1e-9)
+
+
+# For n → 1 the low quantiles lie beyond the float range (x = −inf, as in scipy).
+@pytest.mark.parametrize("mu,sigma,alpha,n", [g for g in GRID if g[3] >= 1.1])
+def test_ppf_inverts_scipy_cdf(mu, sigma, alpha, n):
+    q = np.array([1e-9, 1e-4, 0.01, 0.2, 0.5, 0.8, 0.99, 0.999999])
+    x = cb.ppf(q, mu, sigma, alpha, n)
+    np.testing.assert_allclose(stats.crystalball.cdf(x, alpha, n, loc=mu, scale=sigma), q, rtol=1e-7)
+
+
+def test_random_draws_pass_ks_against_scipy():
+    draws = pm.draw(CrystalBall.dist(mu=1.0, sigma=0.5, alpha=1.2, n=3.0), draws=20_000, random_seed=5)
+    assert stats.kstest(draws, stats.crystalball(1.2, 3.0, loc=1.0, scale=0.5).cdf).pvalue > 0.01
+
+
+def test_pymc_distribution_logp_logcdf_and_truncation():
+    dist = CrystalBall.dist(mu=10.575, sigma=0.04, alpha=1.5, n=5.0)
+    x = np.array([10.3, 10.5, 10.6])
+    ref = stats.crystalball(1.5, 5.0, loc=10.575, scale=0.04)
+    # PyMC's graph rewrites reorder a few operations: agreement to ~1e-9 relative.
+    np.testing.assert_allclose(pm.logp(dist, x).eval(), ref.logpdf(x), rtol=1e-8)
+    np.testing.assert_allclose(pm.logcdf(dist, x).eval(), ref.logcdf(x), rtol=1e-8)
+    trunc = pm.Truncated.dist(CrystalBall.dist(mu=10.575, sigma=0.04, alpha=1.5, n=5.0), lower=10.2, upper=10.8)
+    norm = ref.cdf(10.8) - ref.cdf(10.2)
+    np.testing.assert_allclose(pm.logp(trunc, x).eval(), ref.logpdf(x) - np.log(norm), rtol=1e-8)
+    draws = pm.draw(trunc, draws=2000, random_seed=1)
+    assert draws.min() >= 10.2 and draws.max() <= 10.8
+
+
+def test_observed_in_a_model_and_bad_parameters():
+    data = cb.random(0.0, 1.0, 1.5, 4.0, rng=np.random.default_rng(3), size=500)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0, 1)
+        CrystalBall("obs", mu=mu, sigma=1.0, alpha=1.5, n=4.0, observed=data)
+    lp = model.compile_logp()({"mu": 0.0})
+    ref = stats.norm.logpdf(0.0, 0, 1) + stats.crystalball.logpdf(data, 1.5, 4.0).sum()
+    assert lp == pytest.approx(ref, rel=1e-10)
+    with pytest.raises(Exception, match="n > 1"):
+        pm.logp(CrystalBall.dist(mu=0.0, sigma=1.0, alpha=1.5, n=0.9), 0.0).eval()
