@@ -223,7 +223,8 @@ def _masses_from_root(path: Path, tree: str | None, branch: str) -> np.ndarray:
     except Exception as err:  # uproot raises many types for a bad file
         raise InputError(f"{path}: not a readable ROOT file ({err})") from None
     with handle:
-        trees = [k.split(";")[0] for k, cls in handle.classnames().items() if cls == "TTree"]
+        trees = sorted({k.split(";")[0] for k, cls in handle.classnames().items()
+                        if cls in ("TTree", "ROOT::RNTuple")})
         if tree is None:
             if len(trees) != 1:
                 raise InputError(f"{path}: choose a tree with --tree (found: {', '.join(trees) or 'none'})")
@@ -231,7 +232,7 @@ def _masses_from_root(path: Path, tree: str | None, branch: str) -> np.ndarray:
         if tree not in trees:
             raise InputError(f"{path}: no tree {tree!r} (found: {', '.join(trees) or 'none'})")
         ttree = handle[tree]
-        if branch not in ttree.keys():
+        if branch not in ttree.keys():  # TTree branches or RNTuple fields
             raise InputError(
                 f"{path}: tree {tree!r} has no branch {branch!r} (found: {', '.join(ttree.keys())})"
             )

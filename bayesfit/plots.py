@@ -198,7 +198,7 @@ def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines
     bw_unit = ("MeV" + unit[3:]) if scale == 1000.0 else unit
     ax.set_ylabel(f"Entries / {width * scale:.3g} {bw_unit}")
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, 1.3 * max(counts.max() + np.sqrt(counts.max()), 1))  # room for the info box
     ax.legend(loc="upper left", fontsize=9)
     ax.text(0.98, 0.97, "\n".join(info_lines), transform=ax.transAxes, ha="right", va="top",
             fontsize=9, bbox=dict(boxstyle="round", fc="white", ec="0.6", alpha=0.9))
