@@ -9,8 +9,8 @@ with the Crystal Ball's power-law tail on the low-mass side (radiative return) a
 pivot m0 at the window centre. Both components are normalised in closed form over the
 window. The flat priors span the seed's bounds, so the MAP is the MLE.
 
-The maximum-likelihood fit uses scipy's ``crystalball`` (an implementation independent of
-the PyMC graph); the PyMC model uses :mod:`bayesfit.distributions.crystalball` and
+The maximum-likelihood fit uses numpy twins of the densities that the tests check against
+scipy's ``crystalball`` (an implementation independent of the PyMC graph); the PyMC model uses :mod:`bayesfit.distributions.crystalball` and
 :mod:`bayesfit.distributions.truncexpon`. The goodness of fit is the binned χ² of the seed:
 100 bins, expected counts from cdf differences, bins with expected > 5 counted.
 
@@ -52,6 +52,11 @@ LABELS = dict(mu=(r"$\mu$", UNIT), sigma=(r"$\sigma$", UNIT), alpha=(r"$\alpha$"
 def _cb_scipy(values):
     mu, sigma, alpha, n = values[:4]
     return stats.crystalball(alpha, n, loc=mu, scale=sigma)
+
+
+def _guard(values):
+    """Return False where the numpy twins are undefined (MINOS may step there)."""
+    return values[1] > 0 and values[2] > 0 and values[3] > 1 and 0 < values[5] < 1
 
 
 def simulate(n_events, values=None, window=WINDOW, rng=None):
@@ -160,9 +165,9 @@ class Dimuon(Problem):
     # --- the independent likelihood (scipy) -------------------------------------------
     def _components(self, values, x):
         """Return log of the window-normalised signal and background densities at x."""
-        sig = _cb_scipy(values)
-        slope = values[4]
-        log_sig = sig.logpdf(x) - np.log(sig.cdf(self.hi) - sig.cdf(self.lo))
+        mu, sigma, alpha, n, slope = values[:5]
+        window = np.diff(cb.np_cdf([self.lo, self.hi], mu, sigma, alpha, n))[0]
+        log_sig = cb.np_logpdf(x, mu, sigma, alpha, n) - np.log(window)
         w = self.hi - self.lo
         if abs(slope * w) < 1e-8:
             log_bkg = np.full_like(x, -np.log(w))
@@ -171,7 +176,9 @@ class Dimuon(Problem):
         return log_sig, log_bkg
 
     def nll(self, values):
-        """Return −ln L of the unbinned mixture, from scipy's crystalball."""
+        """Return −ln L of the unbinned mixture (numpy twins checked against scipy)."""
+        if not _guard(values):
+            return np.inf
         f = values[5]
         log_sig, log_bkg = self._components(values, self.data)
         return -float(np.sum(np.logaddexp(np.log(f) + log_sig, np.log1p(-f) + log_bkg)))

@@ -103,3 +103,11 @@ def test_observed_in_a_model_and_bad_parameters():
     assert lp == pytest.approx(ref, rel=1e-10)
     with pytest.raises(Exception, match="n > 1"):
         pm.logp(CrystalBall.dist(mu=0.0, sigma=1.0, alpha=1.5, n=0.9), 0.0).eval()
+
+
+@pytest.mark.parametrize("mu,sigma,alpha,n", GRID)
+def test_numpy_twin_matches_scipy(mu, sigma, alpha, n):
+    x = mu + sigma * T
+    ref = stats.crystalball(alpha, n, loc=mu, scale=sigma)
+    np.testing.assert_allclose(cb.np_logpdf(x, mu, sigma, alpha, n), ref.logpdf(x), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(cb.np_cdf(x, mu, sigma, alpha, n), ref.cdf(x), rtol=1e-9, atol=1e-300)
