@@ -22,7 +22,6 @@ own masses; ``--example upsilon`` fits the CMS Υ(1S) peak shipped with bayesfit
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
 import pytensor.tensor as pt
 from scipy import stats
 
@@ -30,7 +29,8 @@ from bayesfit.data import CITATION, example_path
 from bayesfit.distributions import crystalball as cb
 from bayesfit.distributions import truncexpon
 from bayesfit.io import InputError, read_masses
-from bayesfit.problem import Parameter, Problem
+from bayesfit.problem import Parameter
+from bayesfit.windowed import WindowProblem, add_binning_arguments, fit_bins_from_args
 
 COMMAND = "dimuon"
 HELP = "di-muon mass: Crystal Ball + exponential, unbinned (Belle II e+e- -> mu+mu-)"
@@ -49,14 +49,6 @@ LABELS = dict(mu=(r"$\mu$", UNIT), sigma=(r"$\sigma$", UNIT), alpha=(r"$\alpha$"
               n=("$n$", ""), slope=("slope", f"1/({UNIT})"), f_sig=(r"$f_\mathrm{sig}$", ""))
 
 
-def _cb_scipy(values):
-    mu, sigma, alpha, n = values[:4]
-    return stats.crystalball(alpha, n, loc=mu, scale=sigma)
-
-
-def _guard(values):
-    """Return False where the numpy twins are undefined (MINOS may step there)."""
-    return values[1] > 0 and values[2] > 0 and values[3] > 1 and 0 < values[5] < 1
 
 
 def simulate(n_events, values=None, window=WINDOW, rng=None):
@@ -80,7 +72,7 @@ def simulate(n_events, values=None, window=WINDOW, rng=None):
     mu, sigma, alpha, n, slope, f_sig = values
     lo, hi = window
     n_sig = rng.binomial(n_events, f_sig)
-    sig = _cb_scipy(values)
+    sig = stats.crystalball(alpha, n, loc=mu, scale=sigma)
     u = rng.uniform(sig.cdf(lo), sig.cdf(hi), size=n_sig)
     signal = cb.ppf(u, mu, sigma, alpha, n)
     background = truncexpon.random(slope, lo, hi, rng=rng, size=n_events - n_sig)
@@ -140,32 +132,34 @@ def derive_start(data, window, nbins):
     return start, bounds
 
 
-class Dimuon(Problem):
+class Dimuon(WindowProblem):
     """Unbinned Crystal Ball + exponential fit of masses ``data`` in ``window``."""
 
+    labels = ("Crystal Ball (signal)", "Exponential (background)")
+    xlabel = r"$m(\mu^+\mu^-)$"
+    unit = UNIT
+    title = "Di-muon invariant mass"
+
     def __init__(self, data, *, window=WINDOW, nbins=NBINS, start=None, bounds=None,
-                 source="simulated", truth=None):
-        data = np.asarray(data, dtype=float)
-        self.lo, self.hi = map(float, window)
-        self.nbins = int(nbins)
-        self.data = data[(data >= self.lo) & (data <= self.hi)]
+                 source="simulated", truth=None, fit_bins=None):
         start = dict(START if start is None else start)
         bounds = dict(BOUNDS if bounds is None else bounds)
-        params = tuple(
-            Parameter(k, float(start[k]), float(bounds[k][0]), float(bounds[k][1]),
-                      label=LABELS[k][0], unit=LABELS[k][1])
-            for k in NAMES
-        )
-        meta = {"source": source, "window": [self.lo, self.hi], "bins": self.nbins,
-                "pivot": 0.5 * (self.lo + self.hi)}
+        params = [Parameter(k, float(start[k]), float(bounds[k][0]), float(bounds[k][1]),
+                            label=LABELS[k][0], unit=LABELS[k][1]) for k in NAMES]
+        meta = {"source": source, "pivot": 0.5 * (window[0] + window[1])}
         if truth is not None:
             meta["truth"] = dict(zip(NAMES, map(float, truth)))
-        super().__init__(name="dimuon", params=params, n_data=self.data.size, meta=meta)
+        super().__init__(data, window=window, nbins=nbins, name="dimuon", params=params, meta=meta,
+                         fit_bins=fit_bins)
 
-    # --- the independent likelihood (scipy) -------------------------------------------
-    def _components(self, values, x):
-        """Return log of the window-normalised signal and background densities at x."""
-        mu, sigma, alpha, n, slope = values[:5]
+    # --- the independent likelihood: numpy twins checked against scipy ----------------
+    def in_domain(self, values):
+        """Return False where the densities are undefined (MINOS may step there)."""
+        return values[1] > 0 and values[2] > 0 and values[3] > 1 and 0 < values[5] < 1
+
+    def log_components(self, values, x):
+        """Return log(f·CB/∫CB) and log((1 − f)·exp/∫exp) at ``x``."""
+        mu, sigma, alpha, n, slope, f = values
         window = np.diff(cb.np_cdf([self.lo, self.hi], mu, sigma, alpha, n))[0]
         log_sig = cb.np_logpdf(x, mu, sigma, alpha, n) - np.log(window)
         w = self.hi - self.lo
@@ -173,100 +167,43 @@ class Dimuon(Problem):
             log_bkg = np.full_like(x, -np.log(w))
         else:
             log_bkg = slope * (x - self.lo) - np.log(np.expm1(slope * w) / slope)
-        return log_sig, log_bkg
+        return [np.log(f) + log_sig, np.log1p(-f) + log_bkg]
 
-    def nll(self, values):
-        """Return −ln L of the unbinned mixture (numpy twins checked against scipy)."""
-        if not _guard(values):
-            return np.inf
-        f = values[5]
-        log_sig, log_bkg = self._components(values, self.data)
-        return -float(np.sum(np.logaddexp(np.log(f) + log_sig, np.log1p(-f) + log_bkg)))
-
-    def pdf(self, values, x):
-        """Return the total, signal and background densities at ``x`` (numpy)."""
-        f = values[5]
-        log_sig, log_bkg = self._components(values, np.asarray(x, dtype=float))
-        sig, bkg = f * np.exp(log_sig), (1 - f) * np.exp(log_bkg)
-        return sig + bkg, sig, bkg
-
-    def expected(self, values, edges=None):
-        """Return the expected counts per bin, from cdf differences (numpy/scipy)."""
-        edges = self.edges if edges is None else edges
+    def bin_probabilities(self, values, edges):
+        """Return f·P_CB(bin) and (1 − f)·P_exp(bin) from scipy's crystalball cdf."""
         mu, sigma, alpha, n, slope, f = values
-        sig = _cb_scipy(values)
+        sig = stats.crystalball(alpha, n, loc=mu, scale=sigma)
         p_sig = np.diff(sig.cdf(edges)) / (sig.cdf(self.hi) - sig.cdf(self.lo))
         w = self.hi - self.lo
         u = edges - self.lo
         c_bkg = u / w if abs(slope * w) < 1e-8 else np.expm1(slope * u) / np.expm1(slope * w)
-        return self.n_data * (f * p_sig + (1 - f) * np.diff(c_bkg))
+        return [f * p_sig, (1 - f) * np.diff(c_bkg)]
 
-    @property
-    def edges(self):
-        """Return the bin edges of the χ² and the plots."""
-        return np.linspace(self.lo, self.hi, self.nbins + 1)
+    def info_lines(self, fit):
+        """Return the seed's info box: μ and σ in MeV/c², the shape, slope and f_sig."""
+        v, e = fit.mle.values, fit.mle.errors
+        mev = lambda k: f"{v[k] * 1e3:.2f} ± {e[k] * 1e3:.2f} MeV/$c^2$"
+        return [rf"$\mu$ = {mev(0)}", rf"$\sigma$ = {mev(1)}",
+                rf"$\alpha$ = {v[2]:.3f} ± {e[2]:.3f}", rf"$n$ = {v[3]:.2f} ± {e[3]:.2f}",
+                f"slope = {v[4]:.3f} ± {e[4]:.3f}", rf"$f_\mathrm{{sig}}$ = {v[5]:.4f} ± {e[5]:.4f}"]
 
-    # --- the PyMC model ---------------------------------------------------------------
-    def pymc_model(self):
-        """Return the PyMC model: flat priors, unbinned CB + exponential mixture."""
-        lo, hi = self.lo, self.hi
+    # --- the same densities in PyTensor, for the PyMC model ---------------------------
+    def pt_log_components(self, x, mu, sigma, alpha, n, slope, f_sig):
+        """Return log(f·CB/∫CB) and log((1 − f)·exp/∫exp) as PyTensor graphs."""
+        log_sig = cb.logpdf(x, mu, sigma, alpha, n) - cb.log_window(self.lo, self.hi, mu, sigma, alpha, n)
+        log_bkg = truncexpon.logpdf(x, slope, self.lo, self.hi)
+        return [pt.log(f_sig) + log_sig, pt.log1p(-f_sig) + log_bkg]
 
-        def logp(value, mu, sigma, alpha, n, slope, f_sig):
-            log_sig = cb.logpdf(value, mu, sigma, alpha, n) - cb.log_window(lo, hi, mu, sigma, alpha, n)
-            log_bkg = truncexpon.logpdf(value, slope, lo, hi)
-            return pt.logaddexp(pt.log(f_sig) + log_sig, pt.log1p(-f_sig) + log_bkg)
+    def pt_log_bin_probabilities(self, edges, mu, sigma, alpha, n, slope, f_sig):
+        """Return log of f·P_CB(bin) and (1 − f)·P_exp(bin) from log-cdf differences."""
+        lc = cb.logcdf(edges, mu, sigma, alpha, n)
+        log_sig = cb.logdiffexp(lc[1:], lc[:-1]) - cb.logdiffexp(lc[-1], lc[0])
+        log_bkg = truncexpon.log_bin_probabilities(edges, slope, self.lo, self.hi)
+        return [pt.log(f_sig) + log_sig, pt.log1p(-f_sig) + log_bkg]
 
-        def random(mu, sigma, alpha, n, slope, f_sig, rng=None, size=None):
-            count = int(np.prod(size)) if size is not None else 1
-            draws = simulate(count, [mu, sigma, alpha, n, slope, f_sig], (lo, hi), rng)
-            return draws.reshape(size) if size is not None else draws[0]
-
-        with pm.Model() as model:
-            rvs = [pm.Uniform(p.name, p.lower, p.upper) for p in self.params]
-            pm.CustomDist("mass", *rvs, logp=logp, random=random, observed=self.data)
-        return model
-
-    def gof(self, values):
-        """Return the binned χ² (bins with expected > 5) with NDF = bins − 6."""
-        counts, _ = np.histogram(self.data, bins=self.edges)
-        expected = self.expected(values)
-        ok = expected > 5
-        chi2 = float(np.sum((counts[ok] - expected[ok]) ** 2 / expected[ok]))
-        ndf = int(ok.sum()) - len(self.params)
-        p = float(stats.chi2.sf(chi2, ndf)) if ndf > 0 else float("nan")
-        return {"chi2": chi2, "ndf": ndf, "p_value": p, "bins_used": int(ok.sum())}
-
-    def plots(self, fit):
-        """Return the seed's plot: data, total, components, info box, pulls."""
-        from bayesfit.plots import plot_hist_fit
-
-        values, errors = fit.mle.values, fit.mle.errors
-        edges = self.edges
-        bw = edges[1] - edges[0]
-        x = np.linspace(self.lo, self.hi, 1000)
-        total, sig, bkg = (self.n_data * bw * c for c in self.pdf(values, x))
-        components = [("Total fit (MLE)", x, total, "b-"), ("Crystal Ball (signal)", x, sig, "r--"),
-                      ("Exponential (background)", x, bkg, "g-.")]
-        band = None
-        if fit.idata is not None:
-            post = np.stack([fit.idata.posterior[k].values.ravel() for k in NAMES], axis=1)
-            pick = np.random.default_rng(0).choice(len(post), size=min(200, len(post)), replace=False)
-            curves = np.array([self.n_data * bw * self.pdf(v, x)[0] for v in post[pick]])
-            band = (x, *np.quantile(curves, [0.158655, 0.841345], axis=0))
-        g = fit.gof
-        mev = lambda k: f"{values[k] * 1e3:.2f} ± {errors[k] * 1e3:.2f} MeV/$c^2$"
-        lines = [
-            f"$N$ = {self.n_data:,}",
-            rf"$\mu$ = {mev(0)}", rf"$\sigma$ = {mev(1)}",
-            rf"$\alpha$ = {values[2]:.3f} ± {errors[2]:.3f}", rf"$n$ = {values[3]:.2f} ± {errors[3]:.2f}",
-            f"slope = {values[4]:.3f} ± {errors[4]:.3f}",
-            rf"$f_\mathrm{{sig}}$ = {values[5]:.4f} ± {errors[5]:.4f}",
-            rf"$\chi^2$/NDF = {g['chi2']:.1f}/{g['ndf']}, p = {g['p_value']:.3f}",
-        ]
-        fig = plot_hist_fit(self.data, edges, self.expected(values), components,
-                            xlabel=r"$m(\mu^+\mu^-)$", unit=UNIT, info_lines=lines,
-                            title=f"Di-muon invariant mass ({self.meta['source']})", band=band)
-        return {"dimuon_fit": fig}
+    def simulate_events(self, values, n_events, rng=None):
+        """Draw events from the model in this window."""
+        return simulate(n_events, values, (self.lo, self.hi), rng)
 
 
 def add_arguments(parser):
@@ -288,6 +225,7 @@ def add_arguments(parser):
                           "start values and bounds are derived from the data for other windows")
     win.add_argument("--bins", type=int, default=NBINS, metavar="N",
                      help="bins for the χ² and the plot")
+    add_binning_arguments(parser)
 
 
 def build(args):
@@ -326,8 +264,11 @@ def build(args):
     start = bounds = None
     if window != WINDOW:
         start, bounds = derive_start(inside, window, args.bins)
+    fit_bins, note = fit_bins_from_args(args, inside.size)
+    if note:
+        notes.append(note)
     problem = Dimuon(inside, window=window, nbins=args.bins, start=start, bounds=bounds,
-                     source=source, truth=truth)
+                     source=source, truth=truth, fit_bins=fit_bins)
     if args.example:
         problem.meta["citation"] = CITATION
     problem.meta["notes"] = notes

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-__all__ = ["logpdf", "logcdf", "ppf", "random"]
+__all__ = ["logpdf", "logcdf", "log_bin_probabilities", "ppf", "random"]
 
 _SMALL = 1e-6  # |s·w| below which the series form of log E(z) is used
 
@@ -65,6 +65,29 @@ def logcdf(x, slope, lo, hi):
     u = pt.clip(x - lo, 0.0, hi - lo)
     w = hi - lo
     return pt.log(u / w) + _log_exprel(slope * u) - _log_exprel(slope * w)
+
+
+def log_bin_probabilities(edges, slope, lo, hi):
+    """Return log P(bin) for bins ``edges`` inside [lo, hi], in closed form (PyTensor).
+
+    log P_j = s(e_j − lo) + log(Δ_j E(sΔ_j)) − log(w E(s w)), with Δ_j = e_{j+1} − e_j: no
+    difference of cdfs, and no −∞ at the lower edge to spoil second derivatives.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray
+        Increasing bin edges within [lo, hi].
+    slope : tensor_like
+    lo, hi : float
+
+    Returns
+    -------
+    TensorVariable
+    """
+    edges = np.asarray(edges, dtype=float)
+    delta = np.diff(edges)
+    return (slope * (edges[:-1] - lo) + np.log(delta) + _log_exprel(slope * delta)
+            - np.log(hi - lo) - _log_exprel(slope * (hi - lo)))
 
 
 def ppf(q, slope, lo, hi):
