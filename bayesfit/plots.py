@@ -191,7 +191,7 @@ def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines
     ax.errorbar(centers, counts, yerr=np.sqrt(counts), fmt="ko", ms=3, lw=1, label="Data", zorder=3)
     if band is not None:
         ax.fill_between(band[0], band[1], band[2], color="C0", alpha=0.3, lw=0,
-                        label="posterior predictive 68 %")
+                        label="posterior 68 % band of the shape")
     for label, x, y, style in components:
         ax.plot(x, y, style, lw=1.8 if label.startswith("Total") else 1.4, label=label)
     scale = 1000.0 if unit.startswith("GeV") and width < 0.1 else 1.0

@@ -1,0 +1,286 @@
+"""Benchmark of the di-muon fit against its peers: ``python -m bayesfit.bench [--quick]``.
+
+On the same simulated data, in one run (ratios are taken pair by pair, the machine is noisy):
+
+- **MLE** (MIGRAD + HESSE) wall time: bayesfit's numpy likelihood, iminuit with
+  ``numba_stats`` densities (``iminuit.cost.UnbinnedNLL``), and the seed's approach (scipy
+  L-BFGS-B plus a finite-difference Hessian), at 1e4, 1e5 and 1e6 events (bayesfit binned too);
+- **NUTS**: compile time, sampling time and minimum bulk ESS per second over all parameters,
+  for bayesfit unbinned and binned (nutpie) and a plain PyMC model (mixture log-likelihood in
+  a ``pm.Potential``, PyMC's NUTS), at 1e5 events, and bayesfit binned at 1e7;
+- **end to end**: ``python -m bayesfit dimuon --sample``, cold (empty PyTensor compile
+  cache) and warm.
+
+Writes ``bench.md`` and ``bench.json`` into ``--out`` (default ``benchmarks/results``).
+``--quick`` shrinks every size and chain so that the test suite can run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "bench_mle", "bench_nuts", "bench_cli"]
+
+TRUTH = [10.575, 0.040, 1.5, 5.0, 3.0, 0.65]
+WINDOW = (10.2, 10.8)
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def _peer_numba_stats(data, start, bounds):
+    """iminuit + numba_stats: the unbinned fit as a user of those libraries writes it."""
+    from iminuit import Minuit
+    from iminuit.cost import UnbinnedNLL
+    from numba_stats import crystalball
+
+    lo, hi = WINDOW
+
+    def pdf(x, mu, sigma, alpha, n, slope, f_sig):
+        norm = np.diff(crystalball.cdf(np.array([lo, hi]), alpha, n, mu, sigma))[0]
+        sig = crystalball.pdf(x, alpha, n, mu, sigma) / norm
+        w = hi - lo
+        bkg = np.exp(slope * (x - lo)) * slope / np.expm1(slope * w)
+        return f_sig * sig + (1 - f_sig) * bkg
+
+    m = Minuit(UnbinnedNLL(data, pdf), *start, name=["mu", "sigma", "alpha", "n", "slope", "f_sig"])
+    m.limits = bounds
+    m.migrad()
+    m.hesse()
+    return m.valid
+
+
+def _peer_scipy_seed(problem):
+    """The seed's approach: L-BFGS-B, then a forward finite-difference Hessian."""
+    from scipy.optimize import minimize
+
+    res = minimize(problem.nll, problem.start, method="L-BFGS-B", bounds=problem.bounds,
+                   options={"maxiter": 10_000, "ftol": 1e-14, "gtol": 1e-8})
+    k, eps, f0 = len(res.x), 1e-5, problem.nll(res.x)
+    fi = [problem.nll(res.x + eps * np.eye(k)[i]) for i in range(k)]
+    hess = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            step = res.x + eps * (np.eye(k)[i] + np.eye(k)[j])
+            hess[i, j] = hess[j, i] = (problem.nll(step) - fi[i] - fi[j] + f0) / eps**2
+    return bool(res.success)
+
+
+def bench_mle(sizes, rng=1):
+    """Time the MLE (MIGRAD + HESSE) of bayesfit and its peers on the same samples.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Event counts.
+    rng : int
+        Seed of the simulation.
+
+    Returns
+    -------
+    list of dict
+        One row per size with wall times in seconds and the ratios to bayesfit.
+    """
+    from .mle import fit_mle
+    from models.dimuon import Dimuon, simulate
+
+    rows = []
+    for n in sizes:
+        data = simulate(n, TRUTH, rng=rng)
+        unbinned, binned = Dimuon(data), Dimuon(data, fit_bins=1000)
+        fit = lambda p: fit_mle(p.nll, p.start, names=p.names, bounds=p.mle_limits, minos=False)
+        _, t_ours = _timed(lambda: fit(unbinned))
+        _, t_binned = _timed(lambda: fit(binned))
+        _peer_numba_stats(data[:1000], unbinned.start, unbinned.bounds)  # numba JIT warm-up
+        _, t_numba = _timed(lambda: _peer_numba_stats(data, unbinned.start, unbinned.bounds))
+        _, t_scipy = _timed(lambda: _peer_scipy_seed(unbinned))
+        rows.append({"events": n, "bayesfit_unbinned_s": t_ours, "bayesfit_binned_s": t_binned,
+                     "iminuit_numba_stats_s": t_numba, "scipy_lbfgsb_fd_hessian_s": t_scipy,
+                     "numba_stats_over_bayesfit": t_numba / t_ours, "scipy_over_bayesfit": t_scipy / t_ours})
+    return rows
+
+
+def _plain_pymc_model(data):
+    """The straightforward PyMC model of issue 5: mixture log-likelihood in a Potential."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from .distributions import crystalball as cb
+    from .distributions import truncexpon
+    from models.dimuon import BOUNDS
+
+    lo, hi = WINDOW
+    with pm.Model() as model:
+        mu, sigma, alpha, n, slope, f = (pm.Uniform(k, *BOUNDS[k]) for k in ("mu", "sigma", "alpha", "n", "slope", "f_sig"))
+        log_sig = cb.logpdf(data, mu, sigma, alpha, n) - cb.log_window(lo, hi, mu, sigma, alpha, n)
+        log_bkg = truncexpon.logpdf(data, slope, lo, hi)
+        pm.Potential("loglike", pt.sum(pt.logaddexp(pt.log(f) + log_sig, pt.log1p(-f) + log_bkg)))
+    return model
+
+
+def _nuts_row(label, model, n, draws, tune, chains, sampler):
+    import arviz as az
+    import nutpie
+    import pymc as pm
+
+    if sampler == "nutpie":
+        compiled, t_compile = _timed(lambda: nutpie.compile_pymc_model(model, backend="numba"))
+        idata, t_sample = _timed(lambda: nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
+                                                        seed=1, progress_bar=False))
+    else:
+        t_compile = 0.0  # PyMC compiles inside pm.sample; reported as part of sampling
+        with model:
+            idata, t_sample = _timed(lambda: pm.sample(draws=draws, tune=tune, chains=chains, cores=2,
+                                                       random_seed=1, progressbar=False,
+                                                       compute_convergence_checks=False))
+    ess = az.ess(idata, method="bulk")
+    min_ess = float(min(ess[v] for v in ess.data_vars))
+    return {"model": label, "events": n, "sampler": sampler, "compile_s": t_compile,
+            "sample_s": t_sample, "min_ess_bulk": min_ess, "ess_per_s": min_ess / t_sample}
+
+
+def bench_nuts(n_unbinned, n_large, draws, tune, chains=2, plain=True):
+    """Measure NUTS compile time, sampling time and minimum bulk ESS per second.
+
+    Parameters
+    ----------
+    n_unbinned : int
+        Events for the unbinned, binned and plain-PyMC comparisons.
+    n_large : int
+        Events for the binned large-sample run.
+    draws, tune, chains : int
+        NUTS settings per chain.
+    plain : bool
+        Include the plain PyMC model (slow: minutes at 1e5 events).
+
+    Returns
+    -------
+    list of dict
+    """
+    from models.dimuon import Dimuon, simulate
+
+    data = simulate(n_unbinned, TRUTH, rng=2)
+    rows = [
+        _nuts_row("bayesfit unbinned", Dimuon(data).pymc_model(), n_unbinned, draws, tune, chains, "nutpie"),
+        _nuts_row("bayesfit binned (1000 bins)", Dimuon(data, fit_bins=1000).pymc_model(), n_unbinned,
+                  draws, tune, chains, "nutpie"),
+    ]
+    if plain:
+        rows.append(_nuts_row("plain PyMC (Potential)", _plain_pymc_model(data), n_unbinned, draws, tune,
+                              chains, "pymc"))
+    big = simulate(n_large, TRUTH, rng=3)
+    rows.append(_nuts_row("bayesfit binned (1000 bins)", Dimuon(big, fit_bins=1000).pymc_model(), n_large,
+                          draws, tune, chains, "nutpie"))
+    return rows
+
+
+def bench_cli(extra_args, cold_dir):
+    """Time ``python -m bayesfit dimuon --sample`` end to end, cold then warm.
+
+    Parameters
+    ----------
+    extra_args : list of str
+        Extra command-line arguments (the quick mode shrinks the run).
+    cold_dir : str
+        An empty folder used as PyTensor's compile directory for the cold run.
+
+    Returns
+    -------
+    dict
+        ``{"cold_s", "warm_s"}``.
+    """
+    out = {}
+    with tempfile.TemporaryDirectory() as outdir:
+        for label, env in (("cold_s", {"PYTENSOR_FLAGS": f"compiledir={cold_dir}"}),
+                           ("warm_s", {"PYTENSOR_FLAGS": f"compiledir={cold_dir}"})):
+            cmd = [sys.executable, "-m", "bayesfit", "dimuon", "--sample", "--no-progress",
+                   "--out", outdir, *extra_args]
+            _, out[label] = _timed(lambda: subprocess.run(cmd, check=True, capture_output=True,
+                                                          env={**os.environ, **env}))
+    return out
+
+
+def _markdown(result):
+    m = result["machine"]
+    lines = [f"# bayesfit benchmark ({'quick' if result['quick'] else 'full'})", "",
+             f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}; {result['date']}.", "",
+             "## MLE (MIGRAD + HESSE) wall time [s]", "",
+             "| events | bayesfit unbinned | bayesfit binned | iminuit + numba_stats | scipy L-BFGS-B + FD Hessian "
+             "| numba_stats / bayesfit | scipy / bayesfit |", "|---|---|---|---|---|---|---|"]
+    for r in result["mle"]:
+        lines.append(f"| {r['events']:,} | {r['bayesfit_unbinned_s']:.2f} | {r['bayesfit_binned_s']:.2f} "
+                     f"| {r['iminuit_numba_stats_s']:.2f} | {r['scipy_lbfgsb_fd_hessian_s']:.2f} "
+                     f"| {r['numba_stats_over_bayesfit']:.2f} | {r['scipy_over_bayesfit']:.2f} |")
+    lines += ["", "## NUTS", "", "| model | events | sampler | compile [s] | sampling [s] | min bulk ESS | ESS/s |",
+              "|---|---|---|---|---|---|---|"]
+    for r in result["nuts"]:
+        lines.append(f"| {r['model']} | {r['events']:,} | {r['sampler']} | {r['compile_s']:.1f} | "
+                     f"{r['sample_s']:.1f} | {r['min_ess_bulk']:.0f} | {r['ess_per_s']:.1f} |")
+    c = result["cli"]
+    lines += ["", "## `python -m bayesfit dimuon --sample` end to end", "",
+              f"cold (empty PyTensor cache): {c['cold_s']:.1f} s; warm: {c['warm_s']:.1f} s "
+              f"({' '.join(result['cli_args']) or 'default arguments'})."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    """Run the benchmark and write ``bench.md`` and ``bench.json``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+
+    Returns
+    -------
+    int
+        0 on success.
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    parser = argparse.ArgumentParser(prog="python -m bayesfit.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and chains (for the test suite)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output folder")
+    parser.add_argument("--no-plain", action="store_true", help="skip the slow plain-PyMC NUTS run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        sizes, n_nuts, n_large, draws, tune = [2_000, 5_000], 2_000, 20_000, 100, 100
+        cli_args = ["--events", "2000", "--draws", "100", "--tune", "100", "--chains", "2"]
+    else:
+        sizes, n_nuts, n_large, draws, tune = [10_000, 100_000, 1_000_000], 100_000, 10_000_000, 1000, 1000
+        cli_args = []
+    say = lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)
+    result = {"quick": args.quick, "date": time.strftime("%Y-%m-%d"),
+              "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                          "python": platform.python_version()}}
+    say(f"MLE at {sizes} events ...")
+    result["mle"] = bench_mle(sizes)
+    say(f"NUTS at {n_nuts:,} and {n_large:,} events ...")
+    result["nuts"] = bench_nuts(n_nuts, n_large, draws, tune, plain=not args.no_plain)
+    say("end-to-end CLI, cold and warm ...")
+    with tempfile.TemporaryDirectory() as cold:
+        result["cli"] = bench_cli(cli_args, cold)
+    result["cli_args"] = cli_args
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = _markdown(result)
+    (args.out / "bench.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
