@@ -68,8 +68,7 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", metavar="MODEL", required=True)
     for command, module in discover().items():
-        p = sub.add_parser(command, help=module.HELP, description=module.__doc__.split("\n\n")[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = sub.add_parser(command, help=module.HELP, description=module.__doc__.split("\n\n")[0])
         module.add_arguments(p)
         _add_common(p)
         p.set_defaults(_module=module)

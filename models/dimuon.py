@@ -215,8 +215,8 @@ def add_arguments(parser):
     src.add_argument("--example", choices=["upsilon"],
                      help="fit a shipped real-data example: 'upsilon' = CMS 2011 Υ(1S) masses, 9.0–9.7 GeV")
     src.add_argument("--events", type=int, default=N_EVENTS, metavar="N",
-                     help="events to simulate when no --data/--example is given")
-    src.add_argument("--column", default="M", help="CSV column with the masses")
+                     help="events to simulate when no --data/--example is given (default: %(default)s)")
+    src.add_argument("--column", default="M", help="CSV column with the masses (default: M)")
     src.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
     src.add_argument("--branch", help="ROOT branch with the masses (default: --column)")
     win = parser.add_argument_group("window")
@@ -224,7 +224,7 @@ def add_arguments(parser):
                      help="fit window in GeV/c^2 (default 10.2 10.8; 9.0 9.7 for --example upsilon); "
                           "start values and bounds are derived from the data for other windows")
     win.add_argument("--bins", type=int, default=NBINS, metavar="N",
-                     help="bins for the χ² and the plot")
+                     help="bins for the χ² and the plot (default: %(default)s)")
     add_binning_arguments(parser)
 
 

@@ -161,7 +161,7 @@ def add_arguments(parser):
                         help="CSV file with columns v,x,sigma (default: the lecture's calibration)")
     parser.add_argument("--shift", action="store_true",
                         help="fit x = a·(v − v0) + b with v0 = ⟨v⟩/⟨1⟩, which decorrelates a and b")
-    parser.add_argument("--unit", default="V", help="unit of v and x, for labels")
+    parser.add_argument("--unit", default="V", help="unit of v and x, for labels (default: V)")
 
 
 def build(args):

@@ -157,7 +157,7 @@ def add_arguments(parser):
                         help="also fit the scale (Gamma) instead of fixing it to 1")
     parser.add_argument("--data", metavar="FILE",
                         help="positive values, .txt/.csv/.npy (default: the seed's 400 draws of RelBW(2))")
-    parser.add_argument("--column", default="M", help="CSV column with the values")
+    parser.add_argument("--column", default="M", help="CSV column with the values (default: M)")
 
 
 def build(args):

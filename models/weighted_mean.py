@@ -108,7 +108,7 @@ def add_arguments(parser):
     """Add this model's options to its subcommand parser."""
     parser.add_argument("--data", metavar="FILE",
                         help="CSV file with columns x,sigma (default: the lecture's resistances)")
-    parser.add_argument("--unit", default="Ω", help="unit of the measurements, for labels")
+    parser.add_argument("--unit", default="Ω", help="unit of the measurements, for labels (default: Ω)")
 
 
 def build(args):

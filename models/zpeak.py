@@ -143,12 +143,12 @@ def add_arguments(parser):
     parser.add_argument("--data", metavar="FILE",
                         help="your di-muon masses in GeV: .txt, .csv (--column), .npy or .root "
                              "(default: the CMS 2011 Z→μμ sample shipped with bayesfit)")
-    parser.add_argument("--column", default="M", help="CSV column with the masses")
+    parser.add_argument("--column", default="M", help="CSV column with the masses (default: M)")
     parser.add_argument("--tree", help="ROOT TTree name")
     parser.add_argument("--branch", help="ROOT branch (default: --column)")
     parser.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"), default=WINDOW,
-                        help="fit window in GeV")
-    parser.add_argument("--bins", type=int, default=NBINS, metavar="N", help="bins for the χ² and the plot")
+                        help="fit window in GeV (default: 60 120)")
+    parser.add_argument("--bins", type=int, default=NBINS, metavar="N", help="bins for the χ² and the plot (default: %(default)s)")
     add_binning_arguments(parser)
 
 
