@@ -1,0 +1,49 @@
+"""Window-normalised exponential: normalisation, cdf, bin probabilities, slope → 0, draws."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from scipy import integrate, stats
+
+from bayesfit.distributions import truncexpon
+
+LO, HI = 10.2, 10.8
+x_, s_ = pt.dvector("x"), pt.dscalar("s")
+_logpdf = pytensor.function([x_, s_], truncexpon.logpdf(x_, s_, LO, HI))
+_logcdf = pytensor.function([x_, s_], truncexpon.logcdf(x_, s_, LO, HI))
+_grad = pytensor.function([x_, s_], pt.grad(pt.sum(truncexpon.logpdf(x_, s_, LO, HI)), s_))
+
+SLOPES = [-10.0, -3.0, -1e-9, 0.0, 1e-9, 3.0, 10.0]
+
+
+@pytest.mark.parametrize("slope", SLOPES)
+def test_density_integrates_to_one_and_cdf_matches(slope):
+    pdf = lambda x: np.exp(_logpdf(np.atleast_1d(x), slope))[0]
+    assert integrate.quad(pdf, LO, HI)[0] == pytest.approx(1.0, rel=1e-10)
+    x = np.array([10.25, 10.5, 10.79])
+    ref = [integrate.quad(pdf, LO, xi)[0] for xi in x]
+    np.testing.assert_allclose(np.exp(_logcdf(x, slope)), ref, rtol=1e-9)
+    assert np.isfinite(_grad(x, slope))
+
+
+@pytest.mark.parametrize("slope", SLOPES)
+def test_bin_probabilities_are_cdf_differences(slope):
+    edges = np.linspace(LO, HI, 11)
+    logp = truncexpon.log_bin_probabilities(edges, pt.as_tensor_variable(slope), LO, HI).eval()
+    cdf = np.exp(_logcdf(edges[1:], slope))
+    np.testing.assert_allclose(np.exp(logp), np.diff(np.concatenate([[0.0], cdf])), rtol=1e-9, atol=1e-15)
+    assert np.exp(logp).sum() == pytest.approx(1.0, rel=1e-12)
+
+
+def test_flat_limit_is_uniform():
+    x = np.linspace(LO, HI, 5)
+    np.testing.assert_allclose(np.exp(_logpdf(x, 0.0)), 1 / (HI - LO), rtol=1e-12)
+
+
+@pytest.mark.parametrize("slope", [-4.0, 0.0, 4.0])
+def test_random_draws_follow_the_cdf(slope):
+    draws = truncexpon.random(slope, LO, HI, rng=np.random.default_rng(1), size=5000)
+    assert draws.min() >= LO and draws.max() <= HI
+    cdf = lambda x: np.exp(_logcdf(np.clip(np.atleast_1d(x), LO + 1e-12, HI), slope))
+    assert stats.kstest(draws, cdf).pvalue > 0.01
