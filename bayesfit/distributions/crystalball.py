@@ -229,6 +229,7 @@ class CrystalBallRV(RandomVariable):
 
     @classmethod
     def rng_fn(cls, rng, mu, sigma, alpha, n, size):
+        """Draw by inverting the closed-form cdf (see :func:`random`)."""
         return random(mu, sigma, alpha, n, rng=rng, size=size)
 
 

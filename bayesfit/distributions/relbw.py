@@ -111,6 +111,7 @@ class RelBreitWignerRV(RandomVariable):
 
     @classmethod
     def rng_fn(cls, rng, rho, scale, size):
+        """Draw with ``scipy.stats.rel_breitwigner.rvs`` (loc = 0)."""
         return stats.rel_breitwigner.rvs(rho, scale=scale, size=size, random_state=rng)
 
 
