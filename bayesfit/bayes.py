@@ -148,7 +148,8 @@ def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResul
     x, message = np.asarray(res.x, dtype=float), str(res.message)
     converged = bool(res.success)
     inside = lambda z: bool(np.all(z > lo) and np.all(z < hi))
-    if inside(x) and np.all(np.isfinite(hessian_at(x))):
+    hessian = hessian_at(x)
+    if inside(x) and np.all(np.isfinite(hessian)):
         # Newton polish with the exact Hessian: L-BFGS-B stops on a relative decrease of
         # -log p, which for 1e5 events leaves the mode ~1e-3 σ from where it is.
         polish = optimize.minimize(lambda z: value_grad(z)[0], x, jac=lambda z: value_grad(z)[1],
@@ -156,8 +157,8 @@ def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResul
         if inside(polish.x) and polish.fun <= value_grad(x)[0]:
             x, converged = np.asarray(polish.x, dtype=float), converged or bool(polish.success)
             message = f"L-BFGS-B: {res.message}; trust-exact: {polish.message}"
+            hessian = hessian_at(x)
     nlp, grad = value_grad(x)
-    hessian = hessian_at(x)
     try:
         np.linalg.cholesky(hessian)
         posdef = True

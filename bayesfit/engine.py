@@ -199,8 +199,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     timing = {}
     t0 = time.perf_counter()
     log("maximum likelihood (iminuit MIGRAD, HESSE, MINOS) ...")
-    mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits,
-                  grad=getattr(problem, "nll_grad", None))
+    mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits)
     timing["mle"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()

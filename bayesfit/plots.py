@@ -177,7 +177,7 @@ def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines
         Lines of the info box (fit results, χ²/NDF).
     title : str, optional
     band : (x, lo, hi), optional
-        A shaded 68 % band around the total (e.g. posterior predictive), in events per bin.
+        A shaded 68 % band of the total shape (from posterior draws), in events per bin.
 
     Returns
     -------

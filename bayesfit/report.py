@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import FitResult, result_dict
+from .engine import FitResult, posterior_correlation, result_dict
 from .plots import plot_marginals, plot_pairs, save_figure
 
 __all__ = ["format_table", "write_report"]
@@ -69,8 +69,6 @@ def _correlation_text(fit: FitResult, markdown: bool) -> str:
     names = fit.problem.names
     mats = [("HESSE", fit.mle.correlation), ("Laplace", fit.map.correlation)]
     if fit.idata is not None:
-        from .engine import posterior_correlation
-
         mats.append(("posterior", posterior_correlation(fit.idata, names)))
     parts = []
     for label, mat in mats:

@@ -162,11 +162,7 @@ class Dimuon(WindowProblem):
         mu, sigma, alpha, n, slope, f = values
         window = np.diff(cb.np_cdf([self.lo, self.hi], mu, sigma, alpha, n))[0]
         log_sig = cb.np_logpdf(x, mu, sigma, alpha, n) - np.log(window)
-        w = self.hi - self.lo
-        if abs(slope * w) < 1e-8:
-            log_bkg = np.full_like(x, -np.log(w))
-        else:
-            log_bkg = slope * (x - self.lo) - np.log(np.expm1(slope * w) / slope)
+        log_bkg = truncexpon.np_logpdf(x, slope, self.lo, self.hi)
         return [np.log(f) + log_sig, np.log1p(-f) + log_bkg]
 
     def bin_probabilities(self, values, edges):
@@ -174,10 +170,8 @@ class Dimuon(WindowProblem):
         mu, sigma, alpha, n, slope, f = values
         sig = stats.crystalball(alpha, n, loc=mu, scale=sigma)
         p_sig = np.diff(sig.cdf(edges)) / (sig.cdf(self.hi) - sig.cdf(self.lo))
-        w = self.hi - self.lo
-        u = edges - self.lo
-        c_bkg = u / w if abs(slope * w) < 1e-8 else np.expm1(slope * u) / np.expm1(slope * w)
-        return [f * p_sig, (1 - f) * np.diff(c_bkg)]
+        p_bkg = truncexpon.np_bin_probabilities(edges, slope, self.lo, self.hi)
+        return [f * p_sig, (1 - f) * p_bkg]
 
     def info_lines(self, fit):
         """Return the seed's info box: μ and σ in MeV/c², the shape, slope and f_sig."""

@@ -86,11 +86,7 @@ class ZPeak(WindowProblem):
         shifts = self._shifts(sigma_res)
         logbw = stats.rel_breitwigner.logpdf(x[..., None] - shifts, m0 / gamma, scale=gamma)
         log_sig = special.logsumexp(logbw + LOG_W, axis=-1) - self._log_window_signal(m0, gamma, shifts)
-        w = self.hi - self.lo
-        if abs(slope * w) < 1e-8:
-            log_bkg = np.full_like(x, -np.log(w))
-        else:
-            log_bkg = slope * (x - self.lo) - np.log(np.expm1(slope * w) / slope)
+        log_bkg = truncexpon.np_logpdf(x, slope, self.lo, self.hi)
         return [np.log1p(-f_bkg) + log_sig, np.log(f_bkg) + log_bkg]
 
     def bin_probabilities(self, values, edges):
@@ -99,10 +95,8 @@ class ZPeak(WindowProblem):
         shifts = self._shifts(sigma_res)
         cdf = stats.rel_breitwigner.cdf(edges[:, None] - shifts, m0 / gamma, scale=gamma) @ np.exp(LOG_W)
         p_sig = np.diff(cdf) / np.exp(self._log_window_signal(m0, gamma, shifts))
-        w = self.hi - self.lo
-        u = edges - self.lo
-        c_bkg = u / w if abs(slope * w) < 1e-8 else np.expm1(slope * u) / np.expm1(slope * w)
-        return [(1 - f_bkg) * p_sig, f_bkg * np.diff(c_bkg)]
+        p_bkg = truncexpon.np_bin_probabilities(edges, slope, self.lo, self.hi)
+        return [(1 - f_bkg) * p_sig, f_bkg * p_bkg]
 
     def info_lines(self, fit):
         """Return M0, Γ, σ_res and f_bkg with errors, beside the PDG values."""

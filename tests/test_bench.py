@@ -14,6 +14,7 @@ def test_quick_benchmark_writes_table_and_json(tmp_path):
     models = {r["model"] for r in result["nuts"]}
     assert {"bayesfit unbinned", "bayesfit binned (1000 bins)", "plain PyMC (Potential)"} <= models
     assert all(r["min_ess_bulk"] > 0 and r["ess_per_s"] > 0 for r in result["nuts"])
-    assert result["cli"]["cold_s"] > 0 and result["cli"]["warm_s"] > 0
+    assert result["cli"]["warm_s"] > 0
+    assert result["cli"]["cold_s"] is None  # the cold run (a full recompile) is full-mode only
     text = (tmp_path / "bench.md").read_text()
-    assert "| events |" in text and "end to end" in text
+    assert "| events |" in text and "end to end" in text and "not measured (--quick)" in text

@@ -47,3 +47,12 @@ def test_random_draws_follow_the_cdf(slope):
     assert draws.min() >= LO and draws.max() <= HI
     cdf = lambda x: np.exp(_logcdf(np.clip(np.atleast_1d(x), LO + 1e-12, HI), slope))
     assert stats.kstest(draws, cdf).pvalue > 0.01
+
+
+@pytest.mark.parametrize("slope", SLOPES)
+def test_numpy_twins_match(slope):
+    x = np.linspace(LO, HI, 7)
+    np.testing.assert_allclose(truncexpon.np_logpdf(x, slope, LO, HI), _logpdf(x, slope), rtol=1e-12, atol=1e-12)
+    edges = np.linspace(LO, HI, 13)
+    ref = np.exp(truncexpon.log_bin_probabilities(edges, pt.as_tensor_variable(slope), LO, HI).eval())
+    np.testing.assert_allclose(truncexpon.np_bin_probabilities(edges, slope, LO, HI), ref, rtol=1e-9)

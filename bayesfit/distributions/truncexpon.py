@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-__all__ = ["logpdf", "logcdf", "log_bin_probabilities", "ppf", "random"]
+__all__ = ["logpdf", "logcdf", "log_bin_probabilities", "np_logpdf", "np_bin_probabilities", "ppf", "random"]
 
 _SMALL = 1e-6  # |s·w| below which the series form of log E(z) is used
 
@@ -88,6 +88,46 @@ def log_bin_probabilities(edges, slope, lo, hi):
     delta = np.diff(edges)
     return (slope * (edges[:-1] - lo) + np.log(delta) + _log_exprel(slope * delta)
             - np.log(hi - lo) - _log_exprel(slope * (hi - lo)))
+
+
+def np_logpdf(x, slope, lo, hi):
+    """Return the log density at ``x`` for a scalar slope (numpy twin of :func:`logpdf`).
+
+    Parameters
+    ----------
+    x : array_like
+    slope : float
+    lo, hi : float
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    x = np.asarray(x, dtype=float)
+    w = hi - lo
+    if abs(slope * w) < _SMALL:
+        return np.full_like(x, -np.log(w)) + slope * (x - lo) - 0.5 * slope * w
+    return slope * (x - lo) - np.log(np.expm1(slope * w) / slope)
+
+
+def np_bin_probabilities(edges, slope, lo, hi):
+    """Return the probability of each bin ``edges`` for a scalar slope (numpy).
+
+    Parameters
+    ----------
+    edges : array_like
+        Increasing bin edges within [lo, hi].
+    slope : float
+    lo, hi : float
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    u = np.asarray(edges, dtype=float) - lo
+    w = hi - lo
+    cdf = u / w if abs(slope * w) < _SMALL else np.expm1(slope * u) / np.expm1(slope * w)
+    return np.diff(cdf)
 
 
 def ppf(q, slope, lo, hi):
