@@ -29,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .bayes import NUTPIE_OPTIONS
+from .windowed import FIT_BINS
+
 __all__ = ["main", "bench_mle", "bench_nuts", "bench_cli"]
 
 TRUTH = [10.575, 0.040, 1.5, 5.0, 3.0, 0.65]
@@ -100,7 +103,7 @@ def bench_mle(sizes, rng=1):
     rows = []
     for n in sizes:
         data = simulate(n, TRUTH, rng=rng)
-        unbinned, binned = Dimuon(data), Dimuon(data, fit_bins=1000)
+        unbinned, binned = Dimuon(data), Dimuon(data, fit_bins=FIT_BINS)
         fit = lambda p: fit_mle(p.nll, p.start, names=p.names, bounds=p.mle_limits, minos=False)
         _, t_ours = _timed(lambda: fit(unbinned))
         _, t_binned = _timed(lambda: fit(binned))
@@ -139,7 +142,7 @@ def _nuts_row(label, model, n, draws, tune, chains, sampler):
     if sampler == "nutpie":
         compiled, t_compile = _timed(lambda: nutpie.compile_pymc_model(model, backend="numba"))
         idata, t_sample = _timed(lambda: nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
-                                                        seed=1, progress_bar=False))
+                                                        seed=1, progress_bar=False, **NUTPIE_OPTIONS))
     else:
         t_compile = None  # PyMC compiles inside pm.sample: included in the sampling time
         with model:
@@ -175,14 +178,14 @@ def bench_nuts(n_unbinned, n_large, draws, tune, chains=2, plain=True):
     data = simulate(n_unbinned, TRUTH, rng=2)
     rows = [
         _nuts_row("bayesfit unbinned", Dimuon(data).pymc_model(), n_unbinned, draws, tune, chains, "nutpie"),
-        _nuts_row("bayesfit binned (1000 bins)", Dimuon(data, fit_bins=1000).pymc_model(), n_unbinned,
+        _nuts_row(f"bayesfit binned ({FIT_BINS} bins)", Dimuon(data, fit_bins=FIT_BINS).pymc_model(), n_unbinned,
                   draws, tune, chains, "nutpie"),
     ]
     if plain:
         rows.append(_nuts_row("plain PyMC (Potential)", _plain_pymc_model(data), n_unbinned, draws, tune,
                               chains, "pymc"))
     big = simulate(n_large, TRUTH, rng=3)
-    rows.append(_nuts_row("bayesfit binned (1000 bins)", Dimuon(big, fit_bins=1000).pymc_model(), n_large,
+    rows.append(_nuts_row(f"bayesfit binned ({FIT_BINS} bins)", Dimuon(big, fit_bins=FIT_BINS).pymc_model(), n_large,
                           draws, tune, chains, "nutpie"))
     return rows
 
@@ -195,8 +198,8 @@ def bench_cli(extra_args, cold_dir, *, cold=True):
     extra_args : list of str
         Extra command-line arguments (the quick mode shrinks the run).
     cold_dir : str or None
-        An empty folder used as PyTensor's compile directory for the cold run, then reused
-        warm. ``None`` uses PyTensor's own (warm) cache.
+        An empty folder used as PyTensor's and numba's compile caches for the cold run, then
+        reused warm. ``None`` uses PyTensor's own (warm) cache.
     cold : bool
         Measure the cold run (a full recompilation, minutes); ``False`` records ``None``.
 
@@ -205,7 +208,10 @@ def bench_cli(extra_args, cold_dir, *, cold=True):
     dict
         ``{"cold_s", "warm_s"}``.
     """
-    env = {"PYTENSOR_FLAGS": f"compiledir={cold_dir}"} if cold_dir else {}
+    # PyTensor's C modules and numba cache live under base_compiledir; numba's own cache
+    # (bayesfit's likelihood kernel) under NUMBA_CACHE_DIR: both start empty in the cold run.
+    env = ({"PYTENSOR_FLAGS": f"base_compiledir={cold_dir}", "NUMBA_CACHE_DIR": str(Path(cold_dir) / "numba_kernels")}
+           if cold_dir else {})
     out = {"cold_s": None}
     with tempfile.TemporaryDirectory() as outdir:
         for label in (("cold_s", "warm_s") if cold else ("warm_s",)):

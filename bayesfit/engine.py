@@ -214,9 +214,11 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
             sampler = default_sampler()
         log(f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws) ...")
         t2 = time.perf_counter()
+        nuts_model = problem.sampling_model()
         idata = sample_nuts(
             draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-            progressbar=progressbar, initvals=dict(zip(names, map_.values.tolist())), model=model,
+            progressbar=progressbar, initvals=dict(zip(names, map_.values.tolist())),
+            model=model if nuts_model is None else nuts_model,
         )
         timing["nuts"] = time.perf_counter() - t2
         idata.attrs["sampler"] = sampler

@@ -35,6 +35,10 @@ class Parameter:
         Whether MIGRAD enforces the bounds. Set it False where the bounds only define the
         range of the flat prior: Minuit's bound transform distorts HESSE errors at the
         1e-4 level even far from a bound.
+    sampler_transform : callable, optional
+        ``f(lower, upper)`` returning the PyMC transform NUTS samples this parameter in
+        (see :mod:`bayesfit.transforms`); PyMC's logit interval map if omitted. It changes
+        the sampler's coordinates only, never the prior or the posterior.
     """
 
     name: str
@@ -44,12 +48,22 @@ class Parameter:
     label: str = ""
     unit: str = ""
     limit: bool = True
+    sampler_transform: object = None
 
     def __post_init__(self):
         if not self.lower < self.start < self.upper:
             raise ValueError(
                 f"parameter {self.name}: start {self.start} is not inside ({self.lower}, {self.upper})"
             )
+
+    def uniform(self):
+        """Return this parameter's flat prior as a PyMC ``Uniform`` (inside a model context)."""
+        import pymc as pm
+
+        kwargs = {}
+        if self.sampler_transform is not None:
+            kwargs["default_transform"] = self.sampler_transform(self.lower, self.upper)
+        return pm.Uniform(self.name, self.lower, self.upper, **kwargs)
 
     @property
     def axis_label(self) -> str:
@@ -99,6 +113,15 @@ class Problem:
     def pymc_model(self):
         """Return the PyMC model; its free variables are named like :attr:`params`."""
         raise NotImplementedError
+
+    def sampling_model(self):
+        """Return a faster model with the same posterior for NUTS, or ``None`` (the default).
+
+        Override it when the likelihood has a compiled one-pass form that gives the log
+        density and its gradient but not second derivatives (:mod:`bayesfit.kernels`): the
+        MAP + Laplace fit needs the Hessian of :meth:`pymc_model`, NUTS only the gradient.
+        """
+        return None
 
     def gof(self, values: np.ndarray) -> dict:
         """Return the goodness of fit at ``values`` as ``{"chi2", "ndf", "p_value"}``."""

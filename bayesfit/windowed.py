@@ -17,8 +17,11 @@ histogram plot with components, info box, pulls and (with a posterior) the 68 % 
 **Binned likelihood.** With ``fit_bins=N`` both fits use the multinomial likelihood of the
 counts n_j in N equal bins, ln L = Σ n_j ln p_j, with p_j exact (cdf differences): no
 approximation of the density inside a bin, and the cost no longer grows with the number of
-events. With bins much narrower than the narrowest feature (the default 1000 bins are
-0.6 MeV for the di-muon window, σ/65) the loss of information is negligible.
+events. With bins much narrower than the narrowest feature (the default 400 bins are
+1.5 MeV for the di-muon window, σ/27) the loss of information is negligible: on 100,000
+simulated events 300, 500 and 1000 bins all reproduce the unbinned MLE within 0.03 HESSE σ
+and its errors within the scatter of one data set (1-2 %), while the cost of each
+likelihood gradient, which sets the speed of NUTS, grows with the number of bins.
 :data:`BINNED_ABOVE` events and more are fitted binned unless the user forces ``--unbinned``.
 """
 
@@ -37,7 +40,7 @@ __all__ = ["WindowProblem", "BINNED_ABOVE", "FIT_BINS", "add_binning_arguments",
 #: Event count from which a window fit is binned by default (override with --unbinned).
 BINNED_ABOVE = 50_000
 #: Default number of bins of the binned likelihood.
-FIT_BINS = 1000
+FIT_BINS = 400
 
 
 def add_binning_arguments(parser):
@@ -158,7 +161,7 @@ class WindowProblem(Problem):
     def pymc_model(self):
         """Return the PyMC model: flat priors on the bounds, unbinned or binned likelihood."""
         with pm.Model() as model:
-            rvs = [pm.Uniform(p.name, p.lower, p.upper) for p in self.params]
+            rvs = [p.uniform() for p in self.params]
             if self.fit_bins is not None:
                 filled = self.fit_counts > 0
                 log_p = pt.logsumexp(pt.stack(self.pt_log_bin_probabilities(self.fit_edges, *rvs)), axis=0)

@@ -3,6 +3,7 @@
 import json
 
 from bayesfit.bench import main
+from bayesfit.windowed import FIT_BINS
 
 
 def test_quick_benchmark_writes_table_and_json(tmp_path):
@@ -12,7 +13,7 @@ def test_quick_benchmark_writes_table_and_json(tmp_path):
     for row in result["mle"]:
         assert all(row[k] > 0 for k in ("bayesfit_unbinned_s", "iminuit_numba_stats_s", "scipy_lbfgsb_fd_hessian_s"))
     models = {r["model"] for r in result["nuts"]}
-    assert {"bayesfit unbinned", "bayesfit binned (1000 bins)", "plain PyMC (Potential)"} <= models
+    assert {"bayesfit unbinned", f"bayesfit binned ({FIT_BINS} bins)", "plain PyMC (Potential)"} <= models
     assert all(r["min_ess_bulk"] > 0 and r["ess_per_s"] > 0 for r in result["nuts"])
     assert result["cli"]["warm_s"] > 0
     assert result["cli"]["cold_s"] is None  # the cold run (a full recompile) is full-mode only
