@@ -134,6 +134,12 @@ def _plain_pymc_model(data):
     return model
 
 
+def _nuts_model(problem):
+    """Return the model bayesfit's engine gives NUTS for ``problem``."""
+    model = problem.sampling_model()
+    return problem.pymc_model() if model is None else model
+
+
 def _nuts_row(label, model, n, draws, tune, chains, sampler):
     import arviz as az
     import nutpie
@@ -177,15 +183,15 @@ def bench_nuts(n_unbinned, n_large, draws, tune, chains=2, plain=True):
 
     data = simulate(n_unbinned, TRUTH, rng=2)
     rows = [
-        _nuts_row("bayesfit unbinned", Dimuon(data).pymc_model(), n_unbinned, draws, tune, chains, "nutpie"),
-        _nuts_row(f"bayesfit binned ({FIT_BINS} bins)", Dimuon(data, fit_bins=FIT_BINS).pymc_model(), n_unbinned,
+        _nuts_row("bayesfit unbinned", _nuts_model(Dimuon(data)), n_unbinned, draws, tune, chains, "nutpie"),
+        _nuts_row(f"bayesfit binned ({FIT_BINS} bins)", _nuts_model(Dimuon(data, fit_bins=FIT_BINS)), n_unbinned,
                   draws, tune, chains, "nutpie"),
     ]
     if plain:
         rows.append(_nuts_row("plain PyMC (Potential)", _plain_pymc_model(data), n_unbinned, draws, tune,
                               chains, "pymc"))
     big = simulate(n_large, TRUTH, rng=3)
-    rows.append(_nuts_row(f"bayesfit binned ({FIT_BINS} bins)", Dimuon(big, fit_bins=FIT_BINS).pymc_model(), n_large,
+    rows.append(_nuts_row(f"bayesfit binned ({FIT_BINS} bins)", _nuts_model(Dimuon(big, fit_bins=FIT_BINS)), n_large,
                           draws, tune, chains, "nutpie"))
     return rows
 

@@ -61,9 +61,14 @@ def _event(x, mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo):
         g_n = -log_z - u / z
     a = log_w_sig + g
     b = log_w_bkg + slope * (x - lo)
-    big, small = (a, b) if a > b else (b, a)
-    log_p = big + math.log1p(math.exp(small - big))
-    return log_p, math.exp(a - log_p), g_mu, g_sigma, g_alpha, g_n
+    # log p = logaddexp(a, b) and w = e^(a − log p) from a single exponential
+    if a > b:
+        e = math.exp(b - a)
+        log_p, w = a + math.log1p(e), 1.0 / (1.0 + e)
+    else:
+        e = math.exp(a - b)
+        log_p, w = b + math.log1p(e), e / (1.0 + e)
+    return log_p, w, g_mu, g_sigma, g_alpha, g_n
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
