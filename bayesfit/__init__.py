@@ -9,7 +9,10 @@ For a model (see the ``models`` package) and its data, bayesfit fits
 3. the NUTS posterior: :func:`bayesfit.bayes.sample_nuts`;
 
 and compares them parameter by parameter (:mod:`bayesfit.engine`). Densities PyMC lacks live
-in :mod:`bayesfit.distributions`. The command line is ``python -m bayesfit``.
+in :mod:`bayesfit.distributions`; compiled one-pass likelihoods for large unbinned samples in
+:mod:`bayesfit.kernels`; sampler coordinates for lopsided posteriors in
+:mod:`bayesfit.transforms`. The command line is ``python -m bayesfit``; the benchmark
+``python -m bayesfit.bench``.
 """
 
 import warnings as _warnings

@@ -6,7 +6,10 @@ parameters and returns the Laplace covariance, the inverse of the Hessian of
 the mode is the maximum-likelihood point and the Laplace covariance is the HESSE one, which
 is what the comparison checks.
 
-:func:`sample_nuts` runs NUTS through ``pymc.sample`` and returns ArviZ ``InferenceData``.
+:func:`sample_nuts` runs NUTS, through nutpie (with :data:`NUTPIE_OPTIONS`) or ``pymc.sample``,
+and returns ArviZ ``InferenceData``. A problem may hand NUTS a faster model with the same
+posterior (:meth:`bayesfit.problem.Problem.sampling_model`, e.g. the one-pass likelihood Op
+of :mod:`bayesfit.kernels`); the MAP always uses :meth:`~bayesfit.problem.Problem.pymc_model`.
 """
 
 from __future__ import annotations
