@@ -8,8 +8,8 @@ On the same simulated data, in one run (ratios are taken pair by pair, the machi
 - **NUTS**: compile time, sampling time and minimum bulk ESS per second over all parameters,
   for bayesfit unbinned and binned (nutpie) and a plain PyMC model (mixture log-likelihood in
   a ``pm.Potential``, PyMC's NUTS), at 1e5 events, and bayesfit binned at 1e7;
-- **end to end**: ``python -m bayesfit dimuon --sample``, cold (empty PyTensor compile
-  cache) and warm; ``--quick`` measures the warm run only.
+- **end to end**: ``python -m bayesfit dimuon --sample``, cold (empty PyTensor and numba
+  caches) and warm; ``--quick`` measures the warm run only.
 
 Writes ``bench.md`` and ``bench.json`` into ``--out`` (default ``benchmarks/results``).
 ``--quick`` shrinks every size and chain so that the test suite can run it.
@@ -249,7 +249,7 @@ def _markdown(result):
     c = result["cli"]
     cold = "not measured (--quick)" if c["cold_s"] is None else f"{c['cold_s']:.1f} s"
     lines += ["", "## `python -m bayesfit dimuon --sample` end to end", "",
-              f"cold (empty PyTensor cache): {cold}; warm: {c['warm_s']:.1f} s "
+              f"cold (empty PyTensor and numba caches): {cold}; warm: {c['warm_s']:.1f} s "
               f"({' '.join(result['cli_args']) or 'default arguments'})."]
     return "\n".join(lines) + "\n"
 
