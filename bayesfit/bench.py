@@ -2,9 +2,9 @@
 
 On the same simulated data, in one run (ratios are taken pair by pair, the machine is noisy):
 
-- **MLE** (MIGRAD + HESSE) wall time: bayesfit's numpy likelihood, iminuit with
-  ``numba_stats`` densities (``iminuit.cost.UnbinnedNLL``), and the seed's approach (scipy
-  L-BFGS-B plus a finite-difference Hessian), at 1e4, 1e5 and 1e6 events (bayesfit binned too);
+- **MLE** (MIGRAD + HESSE) wall time: bayesfit's likelihood (one compiled pass over the
+  events), iminuit with ``numba_stats`` densities (``iminuit.cost.UnbinnedNLL``), and the
+  seed's approach (scipy L-BFGS-B plus a finite-difference Hessian), at 1e4, 1e5 and 1e6 events (bayesfit binned too);
 - **NUTS**: compile time, sampling time and minimum bulk ESS per second over all parameters,
   for bayesfit unbinned and binned (nutpie) and a plain PyMC model (mixture log-likelihood in
   a ``pm.Potential``, PyMC's NUTS), at 1e5 events, and bayesfit binned at 1e7;

@@ -52,7 +52,6 @@ LABELS = dict(mu=(r"$\mu$", UNIT), sigma=(r"$\sigma$", UNIT), alpha=(r"$\alpha$"
               n=("$n$", ""), slope=("slope", f"1/({UNIT})"), f_sig=(r"$f_\mathrm{sig}$", ""))
 
 
-
 def simulate(n_events, values=None, window=WINDOW, rng=None):
     """Simulate di-muon masses from the model (numpy/scipy).
 
@@ -174,8 +173,8 @@ class Dimuon(WindowProblem):
         window = np.diff(cb.np_cdf([self.lo, self.hi], mu, sigma, alpha, n))[0]
         log_norm_sig = np.log(sigma * sum(cb._np_weights(alpha, n)) * window)
         log_norm_bkg = -float(truncexpon.np_logpdf(self.lo, slope, self.lo, self.hi))
-        return -kernels.cb_exp_loglike(self.data, mu, sigma, alpha, n, slope, np.log(f) - log_norm_sig,
-                                 np.log1p(-f) - log_norm_bkg, self.lo)
+        return -kernels.cb_exp_loglike(self.data, mu, sigma, alpha, n, slope,
+                                       np.log(f) - log_norm_sig, np.log1p(-f) - log_norm_bkg, self.lo)
 
     def log_components(self, values, x):
         """Return log(f·CB/∫CB) and log((1 − f)·exp/∫exp) at ``x``."""

@@ -1,7 +1,6 @@
 """The one-pass likelihood Op NUTS samples unbinned di-muon fits with."""
 
 import numpy as np
-import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
