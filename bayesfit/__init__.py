@@ -1,23 +1,106 @@
 """bayesfit: classic particle-physics likelihood fits, done three ways side by side.
 
-For a model (see the ``models`` package) and its data, bayesfit fits
+Declare a model, fit it, read the comparison::
 
-1. maximum likelihood with iminuit (MIGRAD, HESSE, MINOS) from an independent numpy/scipy
-   likelihood: :func:`bayesfit.mle.fit_mle`;
-2. the posterior mode and its Laplace covariance from the PyMC model:
-   :func:`bayesfit.bayes.find_map_laplace`;
-3. the NUTS posterior: :func:`bayesfit.bayes.sample_nuts`;
+    import bayesfit as bf
+    mu = bf.Parameter("mu", 10.575, 10.50, 10.65, unit="GeV")
+    ...
+    model = bf.WindowModel((10.2, 10.8), [bf.CrystalBall(mu, sigma, alpha, n),
+                                          bf.Exponential(slope)], fractions=[f_sig])
+    res = bf.fit(model, masses, sample=True)
+    res                     # the comparison table (HTML in Jupyter)
+    res["mu"].hesse, res["mu"].posterior.hdi_68
+    res.save("out/")        # result.json, summary.md, plots (PNG, PDF), posterior.nc
 
-and compares them parameter by parameter (:mod:`bayesfit.engine`). Densities PyMC lacks live
-in :mod:`bayesfit.distributions`; compiled one-pass likelihoods for large unbinned samples in
-:mod:`bayesfit.kernels`; sampler coordinates for lopsided posteriors in
-:mod:`bayesfit.transforms`. The command line is ``python -m bayesfit``; the benchmark
-``python -m bayesfit.bench``.
+For the model and the same data :func:`bayesfit.fit` runs
+
+1. maximum likelihood with iminuit (MIGRAD, HESSE, MINOS) on the components' independent
+   numpy/scipy references (:mod:`bayesfit.mle`);
+2. the posterior mode and its Laplace covariance from the PyMC model built from the
+   components' PyTensor graphs (:mod:`bayesfit.bayes`);
+3. optionally the NUTS posterior (nutpie), summarised with ArviZ;
+
+and compares them parameter by parameter (:mod:`bayesfit.engine`). Models:
+:class:`WindowModel` (a sum of density components on a fit window, unbinned, binned or
+extended; :mod:`bayesfit.window`) and :class:`LeastSquares` (measurements with Gaussian
+errors; :mod:`bayesfit.least_squares`). Components live in :mod:`bayesfit.distributions`, the
+shipped models in :mod:`bayesfit.models`. The command line is ``python -m bayesfit``; the
+benchmark ``python -m bayesfit.bench``.
+
+Importing bayesfit is cheap and changes nothing global: the names below load on first use,
+and neither matplotlib's backend nor warning filters are touched.
 """
 
-import warnings as _warnings
+import importlib as _importlib
 
-# ArviZ 0.2x announces its 1.0 refactor on every import; it is not actionable for users.
-_warnings.filterwarnings("ignore", message="ArviZ is undergoing a major refactor", category=FutureWarning)
+__version__ = "0.2.0"
 
-__version__ = "0.1.0"
+_EXPORTS = {
+    "Parameter": "parameter",
+    "WindowModel": "window",
+    "LeastSquares": "least_squares",
+    "fit": "api",
+    "FitResult": "engine",
+    "InputError": "io",
+    "Component": "distributions",
+    "Gaussian": "distributions",
+    "CrystalBall": "distributions",
+    "DoubleCrystalBall": "distributions",
+    "Exponential": "distributions",
+    "Chebyshev": "distributions",
+    "Uniform": "distributions",
+    "RelBW": "distributions",
+    "RelBWRho": "distributions",
+    "RelBWGauss": "distributions",
+}
+
+__all__ = ["__version__", "models", *_EXPORTS]
+
+
+def _source_checkout_models():
+    """Map ``models/`` to ``bayesfit.models`` when bayesfit is imported from a source checkout.
+
+    The wheel installs the repository's top-level ``models/`` folder as ``bayesfit.models``.
+    Python run inside the checkout (``python -m bayesfit`` there, after a non-editable
+    ``pip install .``) imports this folder's ``bayesfit`` instead, which has no ``models``
+    subfolder: register the checkout's ``models/`` under that name, lazily (nothing runs
+    until it is used), and only in that case.
+    """
+    import importlib.util
+    import os
+    import sys
+
+    name = f"{__name__}.models"
+    if name in sys.modules:
+        return
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+    init = os.path.join(folder, "__init__.py")
+    if not os.path.isfile(init):
+        return
+    try:
+        if importlib.util.find_spec(name) is not None:
+            return
+    except (ImportError, ValueError):
+        pass
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[folder])
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+
+
+_source_checkout_models()
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(_importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name == "models":
+        return _importlib.import_module(".models", __name__)
+    raise AttributeError(f"module 'bayesfit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

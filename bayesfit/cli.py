@@ -1,16 +1,23 @@
 """Command line: ``python -m bayesfit MODEL [options]`` (also installed as ``bayesfit``).
 
-Every model of the ``models`` package is a subcommand. Each run fits the model three ways,
-prints the comparison table and writes ``result.json``, ``summary.md``, the plots (PNG and
-PDF) and, with ``--sample``, ``posterior.nc`` into ``bayesfit-out/<model>/`` or ``--out``.
-Bad input ends the run with one line on stderr and exit status 2, before anything is written.
+A thin layer over :func:`bayesfit.fit`. Every model module of :mod:`bayesfit.models` (and of
+the ``bayesfit.models`` entry-point group) is a subcommand; its factory's keyword arguments
+become options (``flat_prior=False`` → ``--flat-prior``), and the data options follow from the
+kind of model: masses (``--data``, ``--column``, ``--tree``/``--branch``, ``--range``,
+``--bins``, ``--binned``/``--unbinned``) for a window model, a CSV table with the model's
+columns for a least-squares model. Each run prints the comparison table and writes
+``result.json``, ``summary.md``, the plots (PNG and PDF) and, with ``--sample``,
+``posterior.nc`` into ``bayesfit-out/<model>/`` or ``--out``. Bad input ends the run with one
+line on stderr and exit status 2, before any fitting.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import os
+import re
 import sys
 import time
 import warnings
@@ -19,6 +26,8 @@ from pathlib import Path
 from .io import InputError
 
 __all__ = ["main", "build_parser"]
+
+_HANDLED = ("window", "nbins")  # factory arguments with dedicated options
 
 
 def _positive_int(text):
@@ -31,25 +40,93 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
+    return value
+
+
+def _option_help(factory) -> dict:
+    """Return ``{argument: first line of its numpydoc description}`` of a factory."""
+    doc = inspect.getdoc(factory) or ""
+    out = {}
+    for m in re.finditer(r"^(\w+) : [^\n]*\n((?:    [^\n]*\n?)+)", doc, flags=re.M):
+        out[m.group(1)] = " ".join(line.strip() for line in m.group(2).splitlines()).replace("``", "")
+    return out
+
+
 def _add_common(parser):
     g = parser.add_argument_group("fitting and output")
     g.add_argument("--sample", action="store_true",
-                   help="also sample the posterior with NUTS (slower; adds posterior columns, "
-                        "posterior plots and posterior.nc)")
+                   help="also sample the posterior with NUTS (adds posterior columns, posterior "
+                        "plots and posterior.nc)")
     g.add_argument("--draws", type=_positive_int, default=1000, metavar="N",
                    help="NUTS draws kept per chain (default: 1000)")
     g.add_argument("--tune", type=_positive_int, default=1000, metavar="N",
                    help="NUTS tuning (warm-up) steps per chain, discarded (default: 1000)")
     g.add_argument("--chains", type=_positive_int, default=4, metavar="N",
                    help="number of independent NUTS chains (default: 4)")
-    g.add_argument("--seed", type=int, default=1234, metavar="S",
+    g.add_argument("--seed", type=_seed, default=1234, metavar="S",
                    help="random seed for the sampler and for simulated data (default: 1234)")
     g.add_argument("--sampler", choices=["auto", "pymc", "nutpie"], default="auto",
-                   help="NUTS implementation; 'auto' takes nutpie, the fastest, when it is "
-                        "installed (default: auto)")
+                   help="NUTS implementation; 'auto' takes nutpie when installed (default: auto)")
     g.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: bayesfit-out/<model>)")
     g.add_argument("--no-progress", action="store_true", help="hide the sampler's progress bar")
+
+
+def _add_model_options(parser, module, factory, example_model):
+    from .window import FIT_BINS, WindowModel
+
+    params = inspect.signature(factory).parameters
+    helps = _option_help(factory)
+    own = parser.add_argument_group("model")
+    for name, par in params.items():
+        if name in _HANDLED or par.default is inspect.Parameter.empty:
+            continue
+        flag = "--" + name.replace("_", "-")
+        text = helps.get(name, "")
+        if isinstance(par.default, bool):
+            own.add_argument(flag, dest=f"opt_{name}", action="store_true", help=text)
+        elif isinstance(par.default, (str, int, float)):
+            own.add_argument(flag, dest=f"opt_{name}", type=type(par.default), default=par.default,
+                             metavar=name.upper(), help=f"{text} (default: {par.default})")
+    data = parser.add_argument_group("data")
+    if isinstance(example_model, WindowModel):
+        data.add_argument("--data", metavar="FILE",
+                          help="your values: .txt (one per line), .csv (see --column), .npy, or "
+                               ".root (see --tree/--branch)")
+        examples = getattr(module, "EXAMPLES", {})
+        if examples:
+            data.add_argument("--example", choices=sorted(examples),
+                              help="fit a shipped real-data example: " + "; ".join(
+                                  f"{k} = {v.get('help', '')}" for k, v in examples.items()))
+        if hasattr(module, "EVENTS"):
+            data.add_argument("--events", type=_positive_int, default=module.EVENTS, metavar="N",
+                              help="events to simulate when no data are given (default: %(default)s)")
+        data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
+        data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
+        data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
+        if "window" in params:
+            lo, hi = params["window"].default
+            data.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"), default=None,
+                              help=f"fit window (default: {lo:g} {hi:g})")
+        if "nbins" in params:
+            data.add_argument("--bins", type=_positive_int, default=params["nbins"].default, metavar="N",
+                              help="bins of the χ² and the plot (default: %(default)s)")
+        g = data.add_mutually_exclusive_group()
+        g.add_argument("--binned", nargs="?", type=int, const=FIT_BINS, default=None, metavar="NBINS",
+                       help=f"exact binned likelihood in NBINS bins (default {FIT_BINS}); automatic "
+                            "for large samples")
+        g.add_argument("--unbinned", action="store_true",
+                       help="force the event-by-event likelihood even for large samples")
+    else:
+        data.add_argument("--data", metavar="FILE",
+                          help=f"CSV file with a header and columns {','.join(example_model.columns)}")
 
 
 def build_parser():
@@ -59,7 +136,7 @@ def build_parser():
     -------
     argparse.ArgumentParser
     """
-    from models import discover
+    from .models import discover, factory
 
     parser = argparse.ArgumentParser(
         prog="bayesfit",
@@ -68,8 +145,9 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", metavar="MODEL", required=True)
     for command, module in discover().items():
-        p = sub.add_parser(command, help=module.HELP, description=module.__doc__.split("\n\n")[0])
-        module.add_arguments(p)
+        make = factory(module)
+        p = sub.add_parser(command, help=module.HELP, description=(module.__doc__ or "").split("\n\n")[0])
+        _add_model_options(p, module, make, make())
         _add_common(p)
         p.set_defaults(_module=module)
     return parser
@@ -77,12 +155,63 @@ def build_parser():
 
 def _quiet_libraries():
     """Keep the terminal for what the user needs: our table, progress and warnings."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     for name in ("pymc", "pytensor", "arviz", "nutpie", "numba"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _build(args):
+    """Return ``(model, data, meta, binned)`` for the parsed arguments."""
+    from .io import read_columns, read_masses
+    from .models import factory
+    from .window import WindowModel
+
+    module = args._module
+    make = factory(module)
+    params = inspect.signature(make).parameters
+    options = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
+    example = getattr(args, "example", None)
+    if example is not None and args.data is not None:
+        raise InputError("give either --data or --example, not both")
+    spec = module.EXAMPLES[example] if example else None
+    if spec:
+        options.update(spec.get("options", {}))
+    if getattr(args, "range", None) is not None:
+        options["window"] = tuple(args.range)
+    if "nbins" in params and getattr(args, "bins", None) is not None:
+        options["nbins"] = args.bins
+    try:
+        model = make(**options)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    binned = None
+    if isinstance(model, WindowModel):
+        binned = False if args.unbinned else args.binned
+    notes = []
+    if args.data is not None:
+        if isinstance(model, WindowModel):
+            data, dropped = read_masses(args.data, column=args.column, tree=args.tree, branch=args.branch)
+            if dropped:
+                notes.append(f"{args.data}: dropped {dropped} NaN/inf value(s)")
+        else:
+            data = read_columns(args.data, model.columns)
+        meta = {"source": str(args.data)}
+    elif spec:
+        data = spec["load"]()
+        meta = {"source": spec["source"], "citation": spec.get("citation", "")}
+    else:
+        wanted = inspect.signature(module.default_data).parameters
+        kwargs = {"seed": args.seed}
+        if "events" in wanted and hasattr(args, "events"):
+            kwargs["events"] = args.events
+        data, meta = module.default_data(model, **{k: v for k, v in kwargs.items() if k in wanted})
+    return model, data, meta, binned, notes
 
 
 def main(argv=None) -> int:
@@ -101,32 +230,32 @@ def main(argv=None) -> int:
     _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
-    module = args._module
     prog = f"bayesfit {args.command}"
     t0 = time.perf_counter()
 
     def say(msg):
         print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
-    try:
-        problem = module.build(args)
-    except InputError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
-    for note in problem.meta.pop("notes", []):
-        print(f"{prog}: warning: {note}", file=sys.stderr)
-
-    from .engine import run_fits
-    from .report import summary_text, write_report
-
-    fit = run_fits(problem, sample=args.sample, draws=args.draws, tune=args.tune,
-                   chains=args.chains, seed=args.seed, sampler=args.sampler,
-                   progressbar=not args.no_progress and sys.stderr.isatty(), log=say)
     out = args.out if args.out is not None else Path("bayesfit-out") / args.command
+    from .api import fit
+
+    try:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {out}: exists and is not a folder")
+        model, data, meta, binned, notes = _build(args)
+        for note in notes:
+            print(f"{prog}: warning: {note}", file=sys.stderr)
+        result = fit(model, data, sample=args.sample, binned=binned, draws=args.draws, tune=args.tune,
+                     chains=args.chains, seed=args.seed, sampler=args.sampler,
+                     progressbar=not args.no_progress and sys.stderr.isatty(), log=say, meta=meta)
+    except InputError as err:
+        source = f"{args.data}: " if getattr(args, "data", None) and str(args.data) not in str(err) else ""
+        print(f"{prog}: error: {source}{err}", file=sys.stderr)
+        return 2
     say(f"writing result.json, summary.md, plots{', posterior.nc' if args.sample else ''} ...")
-    written = write_report(fit, out)
+    written = result.save(out)
     print()
-    print(summary_text(fit))
+    print(result)
     print()
     print(f"wrote {len(written)} files to {os.fspath(out)}/: " + ", ".join(p.name for p in written))
     return 0

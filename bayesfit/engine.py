@@ -1,9 +1,11 @@
 """The three fits of one problem, and their comparison.
 
-:func:`run_fits` takes a :class:`bayesfit.problem.Problem` and returns a :class:`FitResult`
-holding the iminuit fit, the MAP + Laplace fit, optionally the NUTS posterior, the per-parameter
-comparison, the goodness of fit, the diagnostics and the timings. :func:`result_dict` turns it
-into the documented ``result.json`` structure. Writing files is :mod:`bayesfit.report`'s job.
+:func:`run_fits` takes a :class:`bayesfit.problem.Problem` (a model bound to data) and returns a
+:class:`FitResult` holding the iminuit fit, the MAP + Laplace fit, optionally the NUTS
+posterior, the per-parameter comparison, the goodness of fit, the diagnostics and the timings.
+Users reach it through :func:`bayesfit.fit`; the result prints itself as the comparison table,
+is indexed by parameter name (``res["mu"].hesse``), and writes every output with
+:meth:`FitResult.save`. :func:`result_dict` is the documented ``result.json`` structure.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 from .bayes import MAPResult, default_sampler, find_map_laplace, sample_nuts
 from .mle import MLEResult, fit_mle
 
-__all__ = ["FitResult", "run_fits", "compare", "posterior_correlation", "result_dict", "HDI_PROB"]
+__all__ = ["FitResult", "ParameterResult", "PosteriorSummary", "run_fits", "compare",
+           "posterior_correlation", "result_dict", "HDI_PROB"]
 
 #: Probability content of the highest-density interval quoted next to the ±1σ errors.
 HDI_PROB = 0.6827
@@ -27,13 +30,65 @@ RHAT_MAX = 1.01
 ESS_MIN = 400
 
 
+@dataclass(frozen=True)
+class PosteriorSummary:
+    """The NUTS posterior of one parameter, summarised with ArviZ.
+
+    Attributes
+    ----------
+    mean, sd : float
+    hdi_68 : (float, float)
+        68.27 % highest-density interval.
+    r_hat, ess_bulk : float
+        Convergence diagnostics (Vehtari et al. 2021).
+    """
+
+    mean: float
+    sd: float
+    hdi_68: tuple
+    r_hat: float
+    ess_bulk: float
+
+
+@dataclass(frozen=True)
+class ParameterResult:
+    """The three fits of one parameter: ``res["mu"]``.
+
+    Attributes
+    ----------
+    name : str
+    mle, hesse : float
+        Maximum-likelihood value and its HESSE error.
+    minos : (float, float)
+        MINOS (lower, upper) errors, lower negative; NaN where MINOS failed.
+    map, laplace_sd : float
+        Posterior mode and its Laplace standard deviation.
+    posterior : PosteriorSummary or None
+        Without ``sample=True``, None.
+    unit : str
+    """
+
+    name: str
+    mle: float
+    hesse: float
+    minos: tuple
+    map: float
+    laplace_sd: float
+    posterior: PosteriorSummary | None
+    unit: str = ""
+
+
 @dataclass
 class FitResult:
-    """Everything the three fits produced for one problem.
+    """Everything the three fits produced for one model and its data.
+
+    Index it by parameter name (``res["mu"].mle``), print it for the comparison table, and
+    write every output of the command line with :meth:`save`.
 
     Attributes
     ----------
     problem : bayesfit.problem.Problem
+        The model bound to its data.
     mle : bayesfit.mle.MLEResult
     map : bayesfit.bayes.MAPResult
     idata : arviz.InferenceData or None
@@ -46,6 +101,8 @@ class FitResult:
         Validity flags and the list of ``warnings`` to show the user.
     timing_s : dict
         Wall time of each stage in seconds.
+    notes : list of str
+        What :func:`bayesfit.fit` decided for the user (binning, dropped values).
     """
 
     problem: object
@@ -56,6 +113,70 @@ class FitResult:
     gof: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
     timing_s: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    @property
+    def names(self) -> list:
+        """Return the parameter names in order."""
+        return list(self.problem.names)
+
+    @property
+    def minuit(self):
+        """Return the ``iminuit.Minuit`` object of the maximum-likelihood fit."""
+        return self.mle.minuit
+
+    def __getitem__(self, name) -> ParameterResult:
+        try:
+            c = self.comparison[name]
+        except KeyError:
+            raise KeyError(f"no parameter {name!r}; the parameters are {', '.join(self.names)}") from None
+        post = c["posterior"]
+        if post is not None:
+            post = PosteriorSummary(post["mean"], post["sd"], tuple(post["hdi_68"]), post["r_hat"],
+                                    post["ess_bulk"])
+        unit = next((p.unit for p in self.problem.params if p.name == name), "")
+        return ParameterResult(name, c["mle"], c["hesse"], tuple(c["minos"]), c["map"], c["laplace_sd"],
+                               post, unit)
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+    def to_dict(self) -> dict:
+        """Return exactly what ``result.json`` holds (JSON-safe; NaN and inf become None)."""
+        return result_dict(self)
+
+    def save(self, directory, *, log=None) -> list:
+        """Write every output of the command line into ``directory``.
+
+        ``result.json``, ``summary.md``, the plots as PNG and PDF, and with a posterior
+        ``posterior.nc``; see :func:`bayesfit.report.write_report`.
+
+        Parameters
+        ----------
+        directory : str or path-like
+        log : callable, optional
+            Receives one line per written file.
+
+        Returns
+        -------
+        list of pathlib.Path
+        """
+        from .report import write_report
+
+        return write_report(self, directory)
+
+    def __repr__(self):
+        from .report import summary_text
+
+        return summary_text(self)
+
+    def _repr_html_(self):
+        from .report import summary_html
+
+        return summary_html(self)
 
 
 def posterior_correlation(idata, names) -> np.ndarray:
@@ -171,7 +292,7 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
 
 
 def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=None,
-             sampler="auto", progressbar=True, log=print) -> FitResult:
+             sampler="auto", progressbar=True, log=print, notes=()) -> FitResult:
     """Fit one problem three ways: iminuit, MAP + Laplace, and (optionally) NUTS.
 
     Parameters
@@ -190,6 +311,8 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         Show the sampler's progress bar.
     log : callable
         Receives one line of progress per stage; ``print`` by default.
+    notes : sequence of str
+        Decisions taken before the fit, kept in the result.
 
     Returns
     -------
@@ -228,8 +351,12 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     diagnostics = _diagnostics(mle, map_, idata, comparison)
     if sample:
         diagnostics["sampler"] = sampler
+    if problem.meta.get("independent_mle") is False:
+        diagnostics["warnings"].append("a component has no numpy/scipy reference: the MLE evaluated the "
+                                       "same PyTensor graph as the MAP, so MAP = MLE is not an "
+                                       "independent check")
     timing["total"] = time.perf_counter() - t0
-    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing)
+    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes))
 
 
 def _clean(obj):
@@ -279,6 +406,7 @@ def result_dict(fit: FitResult) -> dict:
         "gof": fit.gof,
         "diagnostics": fit.diagnostics,
         "timing_s": fit.timing_s,
+        "notes": list(fit.notes),
         "meta": p.meta,
     }
     return _clean(out)

@@ -7,7 +7,7 @@ function is the model's own numpy/scipy implementation, independent of the PyMC 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from iminuit import Minuit
@@ -41,6 +41,8 @@ class MLEResult:
         Number of cost-function calls.
     at_limit : tuple of str
         Parameters whose value sits at a bound (their errors are not meaningful).
+    minuit : iminuit.Minuit
+        The minimiser itself, for further scans (``mnprofile``, ``mncontour``).
     """
 
     names: tuple
@@ -54,6 +56,7 @@ class MLEResult:
     minos_valid: dict
     nfcn: int
     at_limit: tuple = ()
+    minuit: object = field(default=None, repr=False, compare=False)
 
     @property
     def correlation(self) -> np.ndarray:
@@ -147,4 +150,5 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
         minos_valid=minos_ok,
         nfcn=int(m.nfcn),
         at_limit=at_limit,
+        minuit=m,
     )

@@ -7,22 +7,64 @@
 - :func:`plot_hist_fit`: a histogram with √N errors, the fitted shape and its components,
   an info box and a pull panel; used by the one-dimensional density models.
 - :func:`ellipse`: the Δ(−2 ln L) = k² contour of a two-dimensional Gaussian.
+- :func:`format_measurement`: value ± error with the PDG rounding rule.
 
-Every helper returns the figure and never calls ``plt.show()``.
+Every helper returns the figure and never calls ``plt.show()``; none changes matplotlib's
+backend (the command line selects Agg for itself).
 """
 
 from __future__ import annotations
 
+import math
+
 import arviz as az
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Ellipse
+from scipy import stats
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Ellipse  # noqa: E402
-from scipy import stats  # noqa: E402
+__all__ = ["ellipse", "plot_marginals", "plot_pairs", "plot_hist_fit", "save_figure", "pdg_round",
+           "format_measurement"]
 
-__all__ = ["ellipse", "plot_marginals", "plot_pairs", "plot_hist_fit", "save_figure"]
+
+def pdg_round(value, error):
+    """Round ``value`` and ``error`` by the PDG rule; return them as strings.
+
+    The three leading digits of the error decide: 100–354 keep two significant digits,
+    355–949 one, 950–999 round up to 1000 and keep two. The value is rounded to the same
+    decimal place (PDG, Review of Particle Physics, Introduction, section 5.3).
+
+    Parameters
+    ----------
+    value, error : float
+
+    Returns
+    -------
+    value, error : str
+    """
+    if not (math.isfinite(error) and error > 0 and math.isfinite(value)):
+        return f"{value:.6g}", f"{error:.2g}"
+    exponent = math.floor(math.log10(error))
+    leading = int(round(error / 10 ** (exponent - 2)))
+    if leading >= 1000:
+        leading, exponent = leading // 10, exponent + 1
+    if leading <= 354:
+        digits = 2
+    elif leading <= 949:
+        digits = 1
+    else:
+        digits, exponent = 2, exponent + 1
+    place = exponent - digits + 1  # power of ten of the last kept digit
+    decimals = max(-place, 0)
+    err = round(error, -place)
+    val = round(value, -place)
+    return f"{val:.{decimals}f}", f"{err:.{decimals}f}"
+
+
+def format_measurement(value, error) -> str:
+    """Return ``"value ± error"`` rounded by the PDG rule (see :func:`pdg_round`)."""
+    v, e = pdg_round(float(value), float(error))
+    return f"{v} ± {e}"
 
 
 def ellipse(mean, cov, nsigma=1.0, **kwargs) -> Ellipse:

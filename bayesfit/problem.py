@@ -1,9 +1,10 @@
-"""What a model module hands to the engine.
+"""What the engine fits: a model bound to its data.
 
-A module in ``models/`` describes *what* is fitted by subclassing :class:`Problem`: its data,
-its parameters (start values and bounds), an independent negative log-likelihood written
-with numpy/scipy for iminuit, and a PyMC model whose free variables carry the same names.
-The engine (:mod:`bayesfit.engine`) knows *how* to fit any such problem three ways.
+A declared model (:class:`bayesfit.WindowModel`, :class:`bayesfit.LeastSquares`) bound to data
+gives a :class:`Problem`: the parameters, an independent negative log-likelihood for iminuit,
+the PyMC model whose free variables carry the same names, the goodness of fit and the plots.
+The engine (:mod:`bayesfit.engine`) knows how to fit any such problem three ways. Users
+declare models; they do not subclass this.
 """
 
 from __future__ import annotations
@@ -12,69 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .parameter import Parameter
+
 __all__ = ["Parameter", "Problem"]
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One scalar fit parameter.
-
-    Parameters
-    ----------
-    name : str
-        Name used by iminuit, by the PyMC free variable and in ``result.json``.
-    start : float
-        Start value for MIGRAD and for the MAP search.
-    lower, upper : float
-        Bounds; the flat prior of the Bayesian fit is uniform between them.
-    label : str
-        Matplotlib (LaTeX) label for plots.
-    unit : str
-        Physical unit for axis labels; empty for dimensionless parameters.
-    limit : bool
-        Whether MIGRAD enforces the bounds. Set it False where the bounds only define the
-        range of the flat prior: Minuit's bound transform distorts HESSE errors at the
-        1e-4 level even far from a bound.
-    sampler_transform : callable, optional
-        ``f(lower, upper)`` returning the PyMC transform NUTS samples this parameter in
-        (see :mod:`bayesfit.transforms`); PyMC's logit interval map if omitted. It changes
-        the sampler's coordinates only, never the prior or the posterior.
-    """
-
-    name: str
-    start: float
-    lower: float
-    upper: float
-    label: str = ""
-    unit: str = ""
-    limit: bool = True
-    sampler_transform: object = None
-
-    def __post_init__(self):
-        if not self.lower < self.start < self.upper:
-            raise ValueError(
-                f"parameter {self.name}: start {self.start} is not inside ({self.lower}, {self.upper})"
-            )
-
-    def uniform(self):
-        """Return this parameter's flat prior as a PyMC ``Uniform`` (inside a model context)."""
-        import pymc as pm
-
-        kwargs = {}
-        if self.sampler_transform is not None:
-            kwargs["default_transform"] = self.sampler_transform(self.lower, self.upper)
-        return pm.Uniform(self.name, self.lower, self.upper, **kwargs)
-
-    @property
-    def axis_label(self) -> str:
-        """Return the plot label with its unit in brackets."""
-        text = self.label or self.name
-        return f"{text} [{self.unit}]" if self.unit else text
 
 
 @dataclass
 class Problem:
-    """Base class of a fit problem; subclass it in a ``models/`` module.
+    """Base class of a model bound to data (see the module docstring).
 
     Subclasses set ``name``, ``params`` and ``n_data`` and implement :meth:`nll`,
     :meth:`pymc_model`, :meth:`gof` and :meth:`plots`. ``meta`` holds anything worth
@@ -82,7 +28,7 @@ class Problem:
     """
 
     name: str
-    params: tuple[Parameter, ...]
+    params: tuple
     n_data: int
     meta: dict = field(default_factory=dict)
 
@@ -115,12 +61,7 @@ class Problem:
         raise NotImplementedError
 
     def sampling_model(self):
-        """Return a faster model with the same posterior for NUTS, or ``None`` (the default).
-
-        Override it when the likelihood has a compiled one-pass form that gives the log
-        density and its gradient but not second derivatives (:mod:`bayesfit.kernels`): the
-        MAP + Laplace fit needs the Hessian of :meth:`pymc_model`, NUTS only the gradient.
-        """
+        """Return a faster model with the same posterior for NUTS, or ``None`` (the default)."""
         return None
 
     def gof(self, values: np.ndarray) -> dict:
@@ -128,11 +69,5 @@ class Problem:
         raise NotImplementedError
 
     def plots(self, fit) -> dict:
-        """Return the model's own figures, ``{file stem: matplotlib Figure}``.
-
-        Parameters
-        ----------
-        fit : bayesfit.engine.FitResult
-            The three fits (``fit.mle``, ``fit.map``, ``fit.idata``).
-        """
+        """Return the model's own figures, ``{file stem: matplotlib Figure}``."""
         return {}

@@ -18,7 +18,7 @@ import numpy as np
 from .engine import FitResult, posterior_correlation, result_dict
 from .plots import plot_marginals, plot_pairs, save_figure
 
-__all__ = ["format_table", "write_report"]
+__all__ = ["format_table", "summary_text", "summary_html", "write_report"]
 
 
 def _g(x, digits=6):
@@ -115,11 +115,53 @@ def summary_text(fit: FitResult, *, markdown=False) -> str:
     t = fit.timing_s
     lines.append("")
     lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()))
+    if fit.notes:
+        lines.append("")
+        lines.extend(("- note: " if markdown else "note: ") + n for n in fit.notes)
     warns = fit.diagnostics["warnings"]
     if warns:
         lines.append("")
         lines.extend(("- " if markdown else "WARNING: ") + w for w in warns)
     return "\n".join(lines)
+
+
+def summary_html(fit: FitResult) -> str:
+    """Return the comparison as an HTML table with the fit quality and warnings (Jupyter).
+
+    Parameters
+    ----------
+    fit : FitResult
+
+    Returns
+    -------
+    str
+    """
+    import html
+
+    p = fit.problem
+    head = ["param", "MLE", "HESSE σ", "MINOS −", "MINOS +", "MAP", "Laplace σ"]
+    if fit.idata is not None:
+        head += ["post. mean", "post. sd", "HDI 68 %", "r̂", "ESS"]
+    rows = []
+    for name, c in fit.comparison.items():
+        cells = [name, _g(c["mle"]), _g(c["hesse"], 4), _g(c["minos"][0], 4), "+" + _g(c["minos"][1], 4),
+                 _g(c["map"]), _g(c["laplace_sd"], 4)]
+        post = c["posterior"]
+        if post is not None:
+            cells += [_g(post["mean"]), _g(post["sd"], 4), f"[{_g(post['hdi_68'][0])}, {_g(post['hdi_68'][1])}]",
+                      _g(post["r_hat"], 4), _g(post["ess_bulk"], 4)]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in cells) + "</tr>")
+    gof = fit.gof
+    parts = [f"<p><b>bayesfit {html.escape(p.name)}</b>: {p.n_data:,} data points, "
+             f"{html.escape(str(p.meta.get('likelihood', '')))}</p>",
+             "<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>",
+             f"<p>χ² / ndf = {gof['chi2']:.4g} / {gof['ndf']}, p-value = {_g(gof['p_value'], 4)}</p>"]
+    for w in fit.notes:
+        parts.append(f"<p>note: {html.escape(w)}</p>")
+    for w in fit.diagnostics["warnings"]:
+        parts.append(f"<p style='color:#b00'>warning: {html.escape(w)}</p>")
+    return "\n".join(parts)
 
 
 def write_report(fit: FitResult, out, *, log=print) -> list:

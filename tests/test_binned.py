@@ -1,16 +1,18 @@
 """The exact binned likelihood against the unbinned one, and when it is switched on."""
 
-import argparse
-
 import numpy as np
 import pytest
 
-from bayesfit.engine import run_fits
+import bayesfit as bf
 from bayesfit.mle import fit_mle
-from bayesfit.windowed import BINNED_ABOVE, FIT_BINS, fit_bins_from_args
-from models.dimuon import NAMES, START, Dimuon, simulate
+from bayesfit.models.dimuon_model import NAMES, START, simulate
+from bayesfit.window import BINNED_ABOVE, FIT_BINS
 
 TRUTH = [START[k] for k in NAMES]
+
+
+def Dimuon(data, fit_bins=None):
+    return bf.models.dimuon().bind(data, fit_bins=fit_bins)
 
 
 def _mle(problem):
@@ -27,8 +29,8 @@ def test_binned_and_unbinned_mle_agree_on_100k_events():
 
 def test_binned_nuts_matches_unbinned(quick_nuts):
     data = simulate(5_000, TRUTH, rng=5)
-    fits = [run_fits(Dimuon(data, fit_bins=b), sample=True, log=lambda m: None, **quick_nuts)
-            for b in (None, 400)]
+    fits = [bf.fit(bf.models.dimuon(), data, binned=b, sample=True, log=None, **quick_nuts)
+            for b in (False, 400)]
     for name in NAMES:
         a, b = (f.comparison[name]["posterior"] for f in fits)
         assert abs(a["mean"] - b["mean"]) < 0.2 * a["sd"], name
@@ -39,16 +41,23 @@ def test_binned_nuts_matches_unbinned(quick_nuts):
         assert c["laplace_over_hesse"] == pytest.approx(1.0, abs=0.02), name
 
 
-@pytest.mark.parametrize("binned,unbinned,n,expected", [
-    (None, False, BINNED_ABOVE - 1, None),
-    (None, False, BINNED_ABOVE, FIT_BINS),
-    (None, True, 10 * BINNED_ABOVE, None),
-    (250, False, 100, 250),
+@pytest.mark.parametrize("binned,n,expected", [
+    (None, BINNED_ABOVE - 1, None),
+    (None, BINNED_ABOVE, FIT_BINS),
+    (False, 2 * BINNED_ABOVE, None),
+    (True, 200, FIT_BINS),
+    (250, 200, 250),
 ])
-def test_binning_choice(binned, unbinned, n, expected):
-    bins, note = fit_bins_from_args(argparse.Namespace(binned=binned, unbinned=unbinned), n)
-    assert bins == expected
-    assert (note is not None) == (binned is None and expected is not None)
+def test_binning_choice(binned, n, expected):
+    data = simulate(n, TRUTH, rng=3)
+    problem, notes = bf.models.dimuon().prepare(data, binned=binned)
+    assert problem.fit_bins == expected
+    assert any("binned likelihood" in t for t in notes) == (binned is None and expected is not None)
+
+
+def test_binning_refuses_one_bin():
+    with pytest.raises(bf.InputError, match="at least 2 bins"):
+        bf.models.dimuon().prepare(simulate(200, TRUTH, rng=3), binned=1)
 
 
 def test_ten_million_events_from_npy(tmp_path):

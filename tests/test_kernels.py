@@ -5,13 +5,14 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
+import bayesfit as bf
 from bayesfit.kernels import cb_exp_loglike_op
-from models.dimuon import Dimuon, simulate
+from bayesfit.models.dimuon_model import simulate
 
 
 @pytest.fixture(scope="module")
 def problem():
-    return Dimuon(simulate(3_000, rng=np.random.default_rng(8)))
+    return bf.models.dimuon().bind(simulate(3_000, rng=np.random.default_rng(8)))
 
 
 def _points(model, k, seed):
@@ -60,4 +61,14 @@ def test_no_second_derivative(problem):
 
 
 def test_binned_fit_has_no_separate_sampling_model():
-    assert Dimuon(simulate(2_000, rng=1), fit_bins=100).sampling_model() is None
+    assert bf.models.dimuon().bind(simulate(2_000, rng=1), fit_bins=100).sampling_model() is None
+
+
+def test_other_structures_have_no_fast_path():
+    """A Gaussian peak or yields take the generic graph."""
+    mu = bf.Parameter("mu", 10.57, 10.5, 10.65)
+    s = bf.Parameter("s", 0.04, 0.01, 0.1)
+    slope = bf.Parameter("slope", 1.0, -10, 10)
+    f = bf.Parameter("f", 0.5, 0.01, 0.99)
+    model = bf.WindowModel((10.2, 10.8), [bf.Gaussian(mu, s), bf.Exponential(slope)], fractions=[f])
+    assert model.bind(simulate(500, rng=1)).sampling_model() is None

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from bayesfit.engine import run_fits
-from models.line_fit import SIGMA, V, X, LineFit, band, closed_form
+import bayesfit as bf
+from bayesfit.models.line_fit_model import SIGMA, V, X, band, closed_form
 from tests.conftest import QUICK_NUTS
 
 
@@ -28,7 +28,7 @@ def test_band_is_transport_of_covariance():
 
 @pytest.fixture(scope="module")
 def fit():
-    return run_fits(LineFit(V, X, SIGMA), sample=True, log=lambda m: None, **QUICK_NUTS)
+    return bf.fit(bf.models.line_fit(), {"v": V, "x": X, "sigma": SIGMA}, sample=True, log=None, **QUICK_NUTS)
 
 
 def test_mle_reproduces_lecture(fit):
@@ -63,7 +63,7 @@ def test_nuts_matches_analytic_posterior(fit):
 
 
 def test_shifted_model_decorrelates():
-    fit = run_fits(LineFit(V, X, SIGMA, shift=True), log=lambda m: None)
+    fit = bf.fit(bf.models.line_fit(shift=True), (V, X, SIGMA), log=None)
     assert fit.problem.meta["v0"] == pytest.approx(2.0)
     b = fit.comparison["b"]
     assert b["mle"] == pytest.approx(1.7525, rel=1e-4)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from bayesfit.engine import run_fits
-from models.weighted_mean import R, SIGMA, WeightedMean, closed_form
+import bayesfit as bf
+from bayesfit.models.weighted_mean_model import R, SIGMA, closed_form
 
 MEAN, ERR, CHI2 = 58 / 216, 1 / np.sqrt(216), 1.4259
 
@@ -20,7 +20,7 @@ def test_closed_form_matches_lecture():
 def fit():
     from tests.conftest import QUICK_NUTS
 
-    return run_fits(WeightedMean(R, SIGMA), sample=True, log=lambda m: None, **QUICK_NUTS)
+    return bf.fit(bf.models.weighted_mean(), {"x": R, "sigma": SIGMA}, sample=True, log=None, **QUICK_NUTS)
 
 
 def test_mle_reproduces_lecture(fit):

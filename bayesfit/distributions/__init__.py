@@ -1,13 +1,38 @@
-"""Densities PyMC does not have, one module each.
+"""Density components, one module each, with one argument order everywhere.
 
-- :mod:`.crystalball`: Crystal Ball (Gaussian core, low-side power-law tail), a full PyMC
-  distribution :class:`CrystalBall`, with PyTensor kernels and numpy sampling.
-- :mod:`.relbw`: relativistic Breit–Wigner :class:`RelBreitWigner` (scipy's ``rel_breitwigner``),
-  with a real closed-form cdf; from (ρ, scale) or (mass, width).
-- :mod:`.truncexpon`: exp(slope·(x − x0)) normalised on a window, the usual mass background.
+Every module holds PyTensor ``logpdf``/``logcdf`` graphs, an independent numpy/scipy
+reference (``ref_logpdf``/``ref_cdf``) for the maximum-likelihood fit, and a
+:class:`~bayesfit.distributions.base.Component` subclass that a
+:class:`bayesfit.WindowModel` sums:
+
+========================= ============================ ======================================
+component                 parameters                   use
+========================= ============================ ======================================
+:class:`Gaussian`         mu, sigma                    resolution-dominated peak
+:class:`CrystalBall`      mu, sigma, alpha, n          peak with a low-side radiative tail
+:class:`DoubleCrystalBall` mu, sigma, alpha_l, n_l,    peak with tails on both sides (LHC)
+                          alpha_r, n_r
+:class:`RelBW`            mass, width                  a resonance's natural line shape
+:class:`RelBWRho`         rho, scale                   the same in scipy's parameters
+:class:`RelBWGauss`       mass, width, sigma           a resonance seen with a resolution
+:class:`Exponential`      slope                        smooth falling/rising background
+:class:`Chebyshev`        c1 … cK                      polynomial background of any order
+:class:`Uniform`          —                            flat background
+========================= ============================ ======================================
+
+:class:`CrystalBallDist` and :class:`RelBreitWigner` are the same densities as PyMC
+distributions, for use in hand-written PyMC models.
 """
 
-from .crystalball import CrystalBall
-from .relbw import RelBreitWigner
+from .base import Component
+from .chebyshev import Chebyshev
+from .crystalball import CrystalBall, CrystalBallDist
+from .doublecrystalball import DoubleCrystalBall
+from .exponential import Exponential
+from .gaussian import Gaussian
+from .relbw import RelBreitWigner, RelBW, RelBWRho
+from .relbw_gauss import RelBWGauss
+from .uniform import Uniform
 
-__all__ = ["CrystalBall", "RelBreitWigner"]
+__all__ = ["Component", "Gaussian", "CrystalBall", "DoubleCrystalBall", "Exponential", "Chebyshev",
+           "Uniform", "RelBW", "RelBWRho", "RelBWGauss", "CrystalBallDist", "RelBreitWigner"]

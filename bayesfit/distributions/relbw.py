@@ -18,8 +18,11 @@ q = √(2/(1 + s)), the denominator factorises as (x² + px + A)(x² − px + A)
 obtained by partial fractions; the atan2 form sums the two arctangents without cancellation
 and (x ∓ p/2)² + q²/4 = x² ∓ px + A avoids the cancellation of x² − px + A near the peak.
 
-Use :class:`RelBreitWigner` as a PyMC distribution (also from mass and width); the PyTensor
-kernels :func:`logpdf` and :func:`logcdf` inside other models (the Z line shape).
+Use :class:`RelBW` (mass, width) or :class:`RelBWRho` (ρ, scale) as components of a
+:class:`bayesfit.WindowModel`; their maximum-likelihood reference is scipy's
+``rel_breitwigner``. :class:`RelBreitWigner` is the same density as a PyMC distribution (also
+from mass and width); the PyTensor kernels :func:`logpdf` and :func:`logcdf` serve inside other
+graphs (the convolution of :mod:`.relbw_gauss`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from pymc.distributions.shape_utils import rv_size_is_none
 from pytensor.tensor.random.op import RandomVariable
 from scipy import stats
 
-__all__ = ["RelBreitWigner", "logpdf", "logcdf", "mean", "second_moment"]
+from .base import Component
+
+__all__ = ["RelBW", "RelBWRho", "RelBreitWigner", "logpdf", "logcdf", "ref_logpdf", "ref_cdf",
+           "mean", "second_moment"]
 
 
 def _log_peak(rho):
@@ -171,3 +177,63 @@ class RelBreitWigner(Continuous):
     def logcdf(value, rho, scale):
         """Return the log cumulative distribution function."""
         return check_parameters(logcdf(value, rho, scale), rho > 0, scale > 0, msg="rho > 0, scale > 0")
+
+
+def ref_logpdf(x, rho, scale=1.0):
+    """Return the log density from ``scipy.stats.rel_breitwigner`` (the reference)."""
+    return stats.rel_breitwigner.logpdf(x, rho, scale=scale)
+
+
+def ref_cdf(x, rho, scale=1.0):
+    """Return the cdf from ``scipy.stats.rel_breitwigner`` (the reference)."""
+    return stats.rel_breitwigner.cdf(x, rho, scale=scale)
+
+
+def _ppf(q, rho, scale=1.0):
+    return stats.rel_breitwigner.ppf(q, rho, scale=scale)
+
+
+class RelBWRho(Component):
+    """Relativistic Breit–Wigner component in scipy's parameters, ``RelBWRho(rho, scale)``.
+
+    Parameters
+    ----------
+    rho : Parameter or float
+        Shape ρ = M0/Γ > 0.
+    scale : Parameter or float
+        Scale Γ > 0 (1 for the standardised form).
+    label : str, optional
+        Legend label.
+    """
+
+    param_names = ("rho", "scale")
+    title = "relativistic Breit–Wigner"
+    support = (0.0, np.inf)
+    logpdf = staticmethod(logpdf)
+    logcdf = staticmethod(logcdf)
+    ref_logpdf = staticmethod(ref_logpdf)
+    ref_cdf = staticmethod(ref_cdf)
+    ppf = staticmethod(_ppf)
+
+
+class RelBW(Component):
+    """Relativistic Breit–Wigner component of a resonance, ``RelBW(mass, width)``.
+
+    The same density as :class:`RelBWRho` with ρ = mass/width and scale = width.
+
+    Parameters
+    ----------
+    mass, width : Parameter or float
+        Pole mass M0 and width Γ (both > 0).
+    label : str, optional
+        Legend label.
+    """
+
+    param_names = ("mass", "width")
+    title = "relativistic Breit–Wigner"
+    support = (0.0, np.inf)
+    logpdf = staticmethod(lambda x, mass, width: logpdf(x, mass / width, width))
+    logcdf = staticmethod(lambda x, mass, width: logcdf(x, mass / width, width))
+    ref_logpdf = staticmethod(lambda x, mass, width: ref_logpdf(x, mass / width, width))
+    ref_cdf = staticmethod(lambda x, mass, width: ref_cdf(x, mass / width, width))
+    ppf = staticmethod(lambda q, mass, width: _ppf(q, mass / width, width))

@@ -9,8 +9,11 @@ is evaluated through ``expm1``; near s = 0 the series E(z) ≈ 1 + z/2 avoids 0/
 normalised, the pivot cancels (f(x) = e^{s(x − lo)}/(w·E(s·w))): it matters only for an
 unnormalised amplitude, so these functions do not take it.
 
-Use :func:`logpdf` and :func:`logcdf` (PyTensor) inside a PyMC model, :func:`ppf` and
-:func:`random` (numpy) to draw events.
+Use :class:`Exponential` in a :class:`bayesfit.WindowModel` (the usual mass background). The
+functions take the window last, ``(x, slope, lo, hi)``: :func:`logpdf`, :func:`logcdf` and
+:func:`log_bin_probabilities` (PyTensor), the numpy references :func:`ref_logpdf` and
+:func:`ref_bin_probabilities` for the maximum-likelihood fit, :func:`ppf` and :func:`random`
+(numpy) to draw events.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-__all__ = ["logpdf", "logcdf", "log_bin_probabilities", "np_logpdf", "np_bin_probabilities", "ppf", "random"]
+from .base import Component
+
+__all__ = ["Exponential", "logpdf", "logcdf", "log_bin_probabilities", "ref_logpdf",
+           "ref_bin_probabilities", "ppf", "random"]
 
 _SMALL = 1e-6  # |s·w| below which the series form of log E(z) is used
 
@@ -84,14 +90,13 @@ def log_bin_probabilities(edges, slope, lo, hi):
     -------
     TensorVariable
     """
-    edges = np.asarray(edges, dtype=float)
-    delta = np.diff(edges)
-    return (slope * (edges[:-1] - lo) + np.log(delta) + _log_exprel(slope * delta)
+    delta = edges[1:] - edges[:-1]  # numpy edges or a symbolic vector (pm.Data)
+    return (slope * (edges[:-1] - lo) + pt.log(delta) + _log_exprel(slope * delta)
             - np.log(hi - lo) - _log_exprel(slope * (hi - lo)))
 
 
-def np_logpdf(x, slope, lo, hi):
-    """Return the log density at ``x`` for a scalar slope (numpy twin of :func:`logpdf`).
+def ref_logpdf(x, slope, lo, hi):
+    """Return the log density at ``x`` for a scalar slope (numpy reference).
 
     Parameters
     ----------
@@ -110,7 +115,7 @@ def np_logpdf(x, slope, lo, hi):
     return slope * (x - lo) - np.log(np.expm1(slope * w) / slope)
 
 
-def np_bin_probabilities(edges, slope, lo, hi):
+def ref_bin_probabilities(edges, slope, lo, hi):
     """Return the probability of each bin ``edges`` for a scalar slope (numpy).
 
     Parameters
@@ -167,3 +172,25 @@ def random(slope, lo, hi, *, rng=None, size=None):
     """
     rng = np.random.default_rng(rng)
     return ppf(rng.uniform(size=size), slope, lo, hi)
+
+
+class Exponential(Component):
+    """Exponential component ``Exponential(slope)``: exp(slope·x) normalised on the window.
+
+    Parameters
+    ----------
+    slope : Parameter or float
+        In inverse units of x; either sign, zero included (then the shape is flat).
+    label : str, optional
+        Legend label.
+    """
+
+    param_names = ("slope",)
+    title = "Exponential"
+    window_native = True
+    logpdf = staticmethod(logpdf)
+    logcdf = staticmethod(logcdf)
+    log_bin_probabilities = staticmethod(log_bin_probabilities)
+    ref_logpdf = staticmethod(ref_logpdf)
+    ref_bin_probabilities = staticmethod(ref_bin_probabilities)
+    ppf = staticmethod(ppf)

@@ -1,0 +1,108 @@
+"""The one public entry point: :func:`fit`, the same fit the command line runs.
+
+Use it from a notebook or a script::
+
+    import bayesfit as bf
+    res = bf.fit(bf.models.dimuon(), masses, sample=True)
+    res["mu"].mle, res["mu"].hesse, res["mu"].posterior.hdi_68
+    res.save("out/")
+
+:func:`fit` validates the data (clear :class:`bayesfit.InputError` messages before any fitting),
+derives start values from the data where the model knows how, bins large samples (with a
+note), and runs the three fits of :mod:`bayesfit.engine`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .engine import FitResult, run_fits
+from .io import InputError
+
+__all__ = ["fit", "check_fit_options"]
+
+#: Largest seed accepted (nutpie and numpy take unsigned 64-bit seeds; keep to signed range).
+MAX_SEED = 2**63 - 1
+
+
+def check_fit_options(*, draws, tune, chains, seed, sampler):
+    """Raise :class:`InputError` for a sampler setting that cannot work, before any fitting.
+
+    Parameters
+    ----------
+    draws, tune, chains : int
+    seed : int or None
+    sampler : str
+    """
+    for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InputError(f"{name}: need an integer ≥ {least} (got {value!r})")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        raise InputError(f"seed: need an integer from 0 to 2**63 − 1 (got {seed!r})")
+    if sampler not in ("auto", "nutpie", "pymc"):
+        raise InputError(f"sampler: choose 'auto', 'nutpie' or 'pymc' (got {sampler!r})")
+
+
+def _stderr(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains=4, seed=None,
+        sampler="auto", progressbar=True, log=_stderr, meta=None) -> FitResult:
+    """Fit a model to data three ways: iminuit MLE, MAP + Laplace, and (optionally) NUTS.
+
+    Parameters
+    ----------
+    model : bayesfit.WindowModel or bayesfit.LeastSquares
+        The declared model, e.g. ``bf.models.dimuon()``.
+    data : array_like or dict
+        Events (a one-dimensional array) for a window model; columns (a dict, or a tuple in
+        the model's column order) for a least-squares model.
+    sample : bool
+        Also sample the posterior with NUTS.
+    binned : None, bool or int
+        Window models: ``None`` bins automatically from ``bayesfit.window.BINNED_ABOVE``
+        events, ``False`` never bins, ``True`` bins in the default number of bins, an integer
+        in that many bins (exact binned likelihood).
+    draws, tune, chains : int
+        NUTS draws kept per chain, tuning steps per chain, number of chains.
+    seed : int, optional
+        Seed of the sampler; the same seed gives the same draws.
+    sampler : {"auto", "nutpie", "pymc"}
+        NUTS implementation; ``"auto"`` takes nutpie when installed.
+    progressbar : bool
+        Show the sampler's progress bar.
+    log : callable or None
+        Receives one line per stage and each note; stderr by default, ``None`` for silence.
+    meta : dict, optional
+        Recorded in ``result.json``'s ``meta``: where the data came from (``{"source": ...}``),
+        a citation, the true values of simulated data (``{"truth": {name: value}}``).
+
+    Returns
+    -------
+    bayesfit.engine.FitResult
+        Indexed by parameter name; prints as the comparison table; ``to_dict()`` and
+        ``save(DIR)``.
+
+    Raises
+    ------
+    bayesfit.InputError
+        Bad data or options, before any fitting starts.
+
+    Examples
+    --------
+    >>> import numpy as np, bayesfit as bf
+    >>> model = bf.models.weighted_mean()
+    >>> res = bf.fit(model, {"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]}, log=None)
+    >>> round(res["mean"].mle, 6), round(res["mean"].hesse, 6)
+    (0.268519, 0.068041)
+    """
+    check_fit_options(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler)
+    if not hasattr(model, "prepare"):
+        raise TypeError(f"model must be a bayesfit model (WindowModel, LeastSquares), got {type(model).__name__}")
+    log = log or (lambda message: None)
+    problem, notes = model.prepare(data, binned=binned, meta=meta)
+    for note in notes:
+        log(f"note: {note}")
+    return run_fits(problem, sample=sample, draws=draws, tune=tune, chains=chains, seed=seed,
+                    sampler=sampler, progressbar=progressbar, log=log, notes=notes)

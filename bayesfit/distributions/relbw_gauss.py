@@ -1,0 +1,99 @@
+"""Relativistic Breit–Wigner convolved with a Gaussian resolution: a measured resonance.
+
+A resonance of mass M0 and width Γ seen through a detector resolution σ has the density
+
+    (BW ⊗ G)(m) = ∫ BW(m − s) φ(s/σ)/σ ds ≈ Σ_k (w_k/√π) · BW(m − √2 σ t_k),
+
+a Gauss–Hermite sum over :data:`N_NODES` nodes t_k with weights w_k, differentiable in every
+parameter. Its cdf is the same sum over Breit–Wigner cdfs, so window normalisation and bin
+probabilities are exact for the quadrature. With 32 nodes the sum agrees with numerical
+convolution to better than 10⁻⁴ relative for σ ≳ Γ/10 (the tests check it); for a resolution
+far below the width it tends to the bare Breit–Wigner, which is then the better component.
+
+Use :class:`RelBWGauss` in a :class:`bayesfit.WindowModel` (the Z line shape); the
+maximum-likelihood reference evaluates the same sum with scipy's ``rel_breitwigner``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from scipy import special, stats
+
+from . import relbw
+from .base import Component
+
+__all__ = ["RelBWGauss", "logpdf", "logcdf", "ref_logpdf", "ref_cdf", "N_NODES"]
+
+N_NODES = 32
+NODES, WEIGHTS = np.polynomial.hermite.hermgauss(N_NODES)
+LOG_W = np.log(WEIGHTS) - 0.5 * np.log(np.pi)
+
+
+def _shifted(x, sigma):
+    """Return x − √2 σ t_k as a (len(x), K) grid (PyTensor)."""
+    x = pt.as_tensor_variable(x)
+    return x[..., None] - np.sqrt(2.0) * sigma * pt.constant(NODES)
+
+
+def logpdf(x, mass, width, sigma):
+    """Return the log density of RelBW(mass, width) ⊗ Normal(0, sigma) at ``x`` (PyTensor).
+
+    Parameters
+    ----------
+    x : tensor_like
+    mass, width : tensor_like
+        Breit–Wigner pole mass and width (> 0).
+    sigma : tensor_like
+        Gaussian resolution (> 0).
+
+    Returns
+    -------
+    TensorVariable
+    """
+    return pt.logsumexp(relbw.logpdf(_shifted(x, sigma), mass / width, width) + LOG_W, axis=-1)
+
+
+def logcdf(x, mass, width, sigma):
+    """Return the log cdf at ``x`` (PyTensor graph): the node sum of Breit–Wigner cdfs."""
+    return pt.logsumexp(relbw.logcdf(_shifted(x, sigma), mass / width, width) + LOG_W, axis=-1)
+
+
+def ref_logpdf(x, mass, width, sigma):
+    """Return the log density (scipy reference)."""
+    x = np.asarray(x, dtype=float)
+    shifted = x[..., None] - np.sqrt(2.0) * sigma * NODES
+    return special.logsumexp(stats.rel_breitwigner.logpdf(shifted, mass / width, scale=width) + LOG_W, axis=-1)
+
+
+def ref_cdf(x, mass, width, sigma):
+    """Return the cdf (scipy reference)."""
+    x = np.asarray(x, dtype=float)
+    shifted = x[..., None] - np.sqrt(2.0) * sigma * NODES
+    return stats.rel_breitwigner.cdf(shifted, mass / width, scale=width) @ WEIGHTS / np.sqrt(np.pi)
+
+
+class RelBWGauss(Component):
+    """Breit–Wigner ⊗ Gaussian component ``RelBWGauss(mass, width, sigma)``.
+
+    Parameters
+    ----------
+    mass, width : Parameter or float
+        Breit–Wigner pole mass and width (> 0).
+    sigma : Parameter or float
+        Gaussian resolution (> 0).
+    label : str, optional
+        Legend label.
+
+    Notes
+    -----
+    Defined on the whole line (the resolution smears below zero); use it on windows well
+    above zero, as a mass fit does.
+    """
+
+    param_names = ("mass", "width", "sigma")
+    title = "RelBW ⊗ Gaussian"
+    logpdf = staticmethod(logpdf)
+    logcdf = staticmethod(logcdf)
+    ref_logpdf = staticmethod(ref_logpdf)
+    ref_cdf = staticmethod(ref_cdf)
