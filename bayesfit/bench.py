@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .bayes import NUTPIE_OPTIONS
-from .windowed import FIT_BINS
+from .window import FIT_BINS
 
 __all__ = ["main", "bench_mle", "bench_nuts", "bench_cli"]
 
@@ -98,8 +98,9 @@ def bench_mle(sizes, rng=1):
         One row per size with wall times in seconds and the ratios to bayesfit.
     """
     from .mle import fit_mle
-    from models.dimuon import Dimuon, simulate
+    from .models.dimuon_model import dimuon, simulate
 
+    Dimuon = lambda data, fit_bins=None: dimuon().bind(data, fit_bins=fit_bins)
     rows = []
     for n in sizes:
         data = simulate(n, TRUTH, rng=rng)
@@ -123,8 +124,8 @@ def _plain_pymc_model(data):
     import pytensor.tensor as pt
 
     from .distributions import crystalball as cb
-    from .distributions import truncexpon
-    from models.dimuon import BOUNDS
+    from .distributions import exponential as truncexpon
+    from .models.dimuon_model import BOUNDS
 
     lo, hi = WINDOW
     with pm.Model() as model:
@@ -180,8 +181,9 @@ def bench_nuts(n_unbinned, n_large, draws, tune, chains=2, plain=True):
     -------
     list of dict
     """
-    from models.dimuon import Dimuon, simulate
+    from .models.dimuon_model import dimuon, simulate
 
+    Dimuon = lambda data, fit_bins=None: dimuon().bind(data, fit_bins=fit_bins)
     data = simulate(n_unbinned, TRUTH, rng=2)
     rows = [
         _nuts_row("bayesfit unbinned", _nuts_model(Dimuon(data)), n_unbinned, draws, tune, chains, "nutpie"),

@@ -110,7 +110,7 @@ class WindowModel:
             raise ValueError(f"window must be two numbers (lo, hi), got {window!r}") from None
         if math.isnan(lo) or math.isnan(hi) or not lo < hi or lo == -math.inf:
             raise ValueError(f"window: need finite lo < hi (got {lo:g}, {hi:g})")
-        self.lo, self.hi = lo, hi
+        self.lo, self.hi = np.float64(lo), np.float64(hi)  # float64 constants in PyTensor graphs
         self.components = tuple(components)
         if not self.components or not all(isinstance(c, Component) for c in self.components):
             raise TypeError("components must be a non-empty sequence of bayesfit components")

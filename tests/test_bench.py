@@ -3,7 +3,7 @@
 import json
 
 from bayesfit.bench import main
-from bayesfit.windowed import FIT_BINS
+from bayesfit.window import FIT_BINS
 
 
 def test_quick_benchmark_writes_table_and_json(tmp_path):

@@ -69,7 +69,7 @@ BAD = [
     ("weighted-mean", None, "no such file"),
     ("weighted-mean", "x,s\n1,0.1\n2,0.1\n", r"missing column\(s\) 'sigma'"),
     ("weighted-mean", "x,sigma\n1,0.1\nabc,0.1\n", r"line 3, column 'x': 'abc' is not a number"),
-    ("weighted-mean", "x,sigma\n1,0.1\n2,0\n", r"line 3, column 'sigma': uncertainties must be > 0"),
+    ("weighted-mean", "x,sigma\n1,0.1\n2,0\n", r"column 'sigma', entry 2: uncertainties must be > 0"),
     ("weighted-mean", "x,sigma\n1,0.1\n2,-1\n", r"uncertainties must be > 0 \(got -1\)"),
     ("weighted-mean", "x,sigma\nnan,0.1\n2,1\n", r"line 2, column 'x': nan is not a finite number"),
     ("weighted-mean", "x,sigma\n1,0.1\n", r"1 data point\(s\) for 1 parameter"),

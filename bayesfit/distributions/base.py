@@ -8,6 +8,9 @@ argument order, ``(x, *shape parameters)``, and one :class:`Component` subclass 
 - ``ref_logpdf(x, *p)`` and ``ref_cdf(x, *p)``: an independent numpy/scipy implementation of
   the same density, used by the maximum-likelihood fit, so that MAP = MLE stays a check
   between two codes;
+- optionally ``logsf(x, *p)``, the log survival function log(1 − F), exact where F rounds
+  to 1: bins above the median are then taken from survival-function differences, so that a
+  bin far in the upper tail has a finite log probability and gradient;
 - optionally ``ppf(q, *p)`` (numpy) for drawing events.
 
 Shapes that exist only on a window (the exponential of any slope, Chebyshev polynomials, the
@@ -67,6 +70,7 @@ class Component:
     window_native = False
     logpdf = None
     logcdf = None
+    logsf = None
     ref_logpdf = None
     ref_cdf = None
     ppf = None
@@ -84,7 +88,9 @@ class Component:
                 except (TypeError, ValueError):
                     raise TypeError(f"{type(self).__name__}: {name} must be a bayesfit.Parameter or a "
                                     f"number, got {p!r}") from None
-        self.params = tuple(p if isinstance(p, Parameter) else float(p) for p in params)
+        # numpy float64, not Python float: PyTensor makes a Python 1.5 a float32 constant, and
+        # a subgraph of constants alone (log α of a fixed α) would then lose eight digits.
+        self.params = tuple(p if isinstance(p, Parameter) else np.float64(p) for p in params)
         self.label = label or self.title
         self._compiled = None
 
@@ -117,7 +123,7 @@ class Component:
             return pt.as_tensor_variable(0.0)
         lo_in, hi_in = lo > self.support[0], hi < self.support[1]
         if lo_in and hi_in:
-            return logdiffexp(type(self).logcdf(hi, *p), type(self).logcdf(lo, *p))
+            return self._log_differences(pt.as_tensor_variable(np.array([lo, hi])), p)[0]
         if hi_in:
             return type(self).logcdf(hi, *p)
         if lo_in:
@@ -138,8 +144,23 @@ class Component:
         """
         if self.window_native:
             return type(self).log_bin_probabilities(edges, *p, lo, hi)
+        return self._log_differences(edges, p) - self.pt_log_norm(p, lo, hi)
+
+    def _log_differences(self, edges, p):
+        """Return log(F(e_{j+1}) − F(e_j)) for consecutive edges (PyTensor).
+
+        Below the median from log-cdf differences; above it, with ``logsf``, from log-sf
+        differences S(e_j) − S(e_{j+1}), exact where F rounds to 1. Each branch gets safe dummy
+        arguments where it is not taken, so neither produces a NaN gradient.
+        """
         lc = type(self).logcdf(edges, *p)
-        return logdiffexp(lc[1:], lc[:-1]) - self.pt_log_norm(p, lo, hi)
+        if type(self).logsf is None:
+            return logdiffexp(lc[1:], lc[:-1])
+        ls = type(self).logsf(edges, *p)
+        low = lc[1:] < -np.log(2.0)
+        from_cdf = logdiffexp(pt.switch(low, lc[1:], 0.0), pt.switch(low, lc[:-1], -1.0))
+        from_sf = logdiffexp(pt.switch(low, 0.0, ls[:-1]), pt.switch(low, -1.0, ls[1:]))
+        return pt.switch(low, from_cdf, from_sf)
 
     # --- numpy references, window-normalised -----------------------------------------
     def _compiled_functions(self):

@@ -64,7 +64,7 @@ def _antiderivative(u, coeffs):
 
 def _log_integral(coeffs):
     """Return log ∫_{−1}^{1} P du."""
-    total = 2.0
+    total = np.float64(2.0)  # not a Python float: PyTensor would make it a float32 constant
     for k, c in enumerate(coeffs, start=1):
         if k % 2 == 0:
             total = total + c * 2.0 / (1.0 - k * k)

@@ -109,6 +109,23 @@ def logcdf(x, mu, sigma, alpha, n):
     return pt.switch(t > -alpha, core, tail) - lognorm(alpha, n)
 
 
+def logsf(x, mu, sigma, alpha, n):
+    """Return log(1 − F(x)), exact in the Gaussian upper tail (PyTensor graph).
+
+    For t > −α, 1 − F ∝ √(2π)(1 − Φ(t)) = √(2π)·½·erfc(t/√2), written with ``erfcx`` above the
+    peak so that it neither underflows nor loses digits; below the onset it is 1 − F_tail.
+    """
+    x, mu, sigma, alpha, n = map(pt.as_tensor_variable, (x, mu, sigma, alpha, n))
+    t = (x - mu) / sigma
+    t_hi = pt.maximum(t, 0.0)
+    t_mid = pt.clip(t, -alpha, 0.0)
+    upper = np.log(np.sqrt(2 * np.pi) * 0.5) + pt.log(pt.erfcx(t_hi / np.sqrt(2))) - 0.5 * t_hi**2
+    middle = np.log(np.sqrt(2 * np.pi) * 0.5) + pt.log(pt.erfc(t_mid / np.sqrt(2)))
+    below = pt.log1mexp(pt.minimum(logcdf(pt.minimum(x, mu - alpha * sigma), mu, sigma, alpha, n), -1e-300))
+    core = pt.switch(t > 0, upper, middle) - lognorm(alpha, n)
+    return pt.switch(t > -alpha, core, below)
+
+
 def log_window(lo, hi, mu, sigma, alpha, n):
     """Return log ∫_lo^hi f(x) dx, the log probability of the window [lo, hi].
 
@@ -306,6 +323,7 @@ class CrystalBall(Component):
     title = "Crystal Ball"
     logpdf = staticmethod(logpdf)
     logcdf = staticmethod(logcdf)
+    logsf = staticmethod(logsf)
     ref_logpdf = staticmethod(ref_logpdf)
     ref_cdf = staticmethod(ref_cdf)
     ppf = staticmethod(ppf)

@@ -25,7 +25,7 @@ from scipy import special
 from .base import Component
 from .crystalball import _log_tail_weight
 
-__all__ = ["DoubleCrystalBall", "logpdf", "logcdf", "ref_logpdf", "ref_cdf"]
+__all__ = ["DoubleCrystalBall", "logpdf", "logcdf", "logsf", "ref_logpdf", "ref_cdf"]
 
 _SQRT_2PI = np.sqrt(2 * np.pi)
 
@@ -92,6 +92,16 @@ def logcdf(x, mu, sigma, alpha_l, n_l, alpha_r, n_r):
     return out - _lognorm(alpha_l, n_l, alpha_r, n_r)
 
 
+def logsf(x, mu, sigma, alpha_l, n_l, alpha_r, n_r):
+    """Return log(1 − F(x)) (PyTensor graph): the mirror image of :func:`logcdf`.
+
+    Above the core 1 − F ∝ C_R(1 + α_R(t − α_R)/n_R)^(1−n_R); in the core
+    C_R + √(2π)(Φ(α_R) − Φ(t)); below it C_R + D + C_L(1 − (1 + α_L(−α_L − t)/n_L)^(1−n_L)).
+    """
+    t = (x - mu) / sigma
+    return logcdf(mu - t * sigma, mu, sigma, alpha_r, n_r, alpha_l, n_l)
+
+
 def _ref_weights(alpha_l, n_l, alpha_r, n_r):
     c_l = n_l / alpha_l / (n_l - 1) * np.exp(-0.5 * alpha_l**2)
     c_r = n_r / alpha_r / (n_r - 1) * np.exp(-0.5 * alpha_r**2)
@@ -148,5 +158,6 @@ class DoubleCrystalBall(Component):
     title = "Double Crystal Ball"
     logpdf = staticmethod(logpdf)
     logcdf = staticmethod(logcdf)
+    logsf = staticmethod(logsf)
     ref_logpdf = staticmethod(ref_logpdf)
     ref_cdf = staticmethod(ref_cdf)

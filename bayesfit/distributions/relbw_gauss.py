@@ -6,9 +6,14 @@ A resonance of mass M0 and width Γ seen through a detector resolution σ has th
 
 a Gauss–Hermite sum over :data:`N_NODES` nodes t_k with weights w_k, differentiable in every
 parameter. Its cdf is the same sum over Breit–Wigner cdfs, so window normalisation and bin
-probabilities are exact for the quadrature. With 32 nodes the sum agrees with numerical
-convolution to better than 10⁻⁴ relative for σ ≳ Γ/10 (the tests check it); for a resolution
-far below the width it tends to the bare Breit–Wigner, which is then the better component.
+probabilities are exact for the quadrature.
+
+**Accuracy.** The sum integrates the Breit–Wigner against the Gaussian, so it is exact while
+the Breit–Wigner is smooth on the scale of the node spacing, i.e. for a resolution not much
+wider than the width: measured against numerical convolution (``scipy.integrate.quad``) at
+M0 = 91.19, Γ = 2.5 GeV, the relative error is 10⁻¹⁵ for σ ≤ 0.3 GeV, 4·10⁻⁴ at σ = 1.5 GeV and
+14 % at σ = 5 GeV = 2Γ. Keep σ ≲ Γ/2 (the Z fit finds σ ≈ 0.34 Γ) or use a Gaussian peak
+where the resolution dominates.
 
 Use :class:`RelBWGauss` in a :class:`bayesfit.WindowModel` (the Z line shape); the
 maximum-likelihood reference evaluates the same sum with scipy's ``rel_breitwigner``.
