@@ -25,7 +25,7 @@ from pymc.model.transform.conditioning import remove_value_transforms
 from pymc.pytensorf import join_nonshared_inputs
 from scipy import optimize
 
-__all__ = ["MAPResult", "find_map_laplace", "sample_nuts", "default_sampler", "NUTPIE_OPTIONS"]
+__all__ = ["MAPResult", "find_map_laplace", "sample_nuts", "start_point", "default_sampler", "NUTPIE_OPTIONS"]
 
 #: Settings bayesfit gives nutpie. The low-rank correction of the mass matrix learns the few
 #: strongly correlated directions (the Crystal Ball's alpha-n-background block) during
@@ -161,9 +161,26 @@ def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResul
     if inside(x) and np.all(np.isfinite(hessian)):
         # Newton polish with the exact Hessian: L-BFGS-B stops on a relative decrease of
         # -log p, which for 1e5 events leaves the mode ~1e-3 σ from where it is.
-        polish = optimize.minimize(lambda z: value_grad(z)[0], x, jac=lambda z: value_grad(z)[1],
-                                   hess=hessian_at, method="trust-exact", options={"gtol": tol})
-        if inside(polish.x) and polish.fun <= value_grad(x)[0]:
+        # The trust region is unconstrained: a trial step outside the box (a fraction below
+        # zero, say) has no density there. It counts as +inf with a zero gradient and Hessian,
+        # so the step is refused, and any failure of the polish keeps the L-BFGS-B mode.
+        def safe_value(z):
+            return value_grad(z)[0] if inside(z) and np.isfinite(value_grad(z)[0]) else np.inf
+
+        def safe_grad(z):
+            g = value_grad(z)[1] if inside(z) else np.zeros(k)
+            return g if np.all(np.isfinite(g)) else np.zeros(k)
+
+        def safe_hessian(z):
+            h = hessian_at(z) if inside(z) else np.eye(k)
+            return h if np.all(np.isfinite(h)) else np.eye(k)
+
+        try:
+            polish = optimize.minimize(safe_value, x, jac=safe_grad, hess=safe_hessian, method="trust-exact",
+                                       options={"gtol": tol})
+        except (ValueError, np.linalg.LinAlgError):
+            polish = None
+        if polish is not None and inside(polish.x) and polish.fun <= value_grad(x)[0]:
             x, converged = np.asarray(polish.x, dtype=float), converged or bool(polish.success)
             message = f"L-BFGS-B: {res.message}; trust-exact: {polish.message}"
             hessian = hessian_at(x)
@@ -184,6 +201,31 @@ def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResul
         message += f"; distance to the mode {distance:.1e} σ"
     converged = converged and bool(np.all(np.isfinite(x)))
     return MAPResult(names, x, covariance, hessian, posdef, -nlp, converged, message)
+
+
+def start_point(map_: MAPResult, bounds, seed) -> dict:
+    """Return a reproducible start for NUTS: the MAP moved by one Laplace σ, seeded.
+
+    Parameters
+    ----------
+    map_ : MAPResult
+    bounds : sequence of (float, float)
+        The box the point must stay inside.
+    seed : int or None
+
+    Returns
+    -------
+    dict
+        ``{name: value}``.
+    """
+    rng = np.random.default_rng(seed)
+    sd = map_.sd if map_.posdef else np.full(len(map_.values), np.nan)
+    lo, hi = np.array(bounds, dtype=float).T
+    width = hi - lo
+    sd = np.where(np.isfinite(sd) & (sd > 0), sd, 0.01 * width)
+    point = map_.values + sd * rng.uniform(-1.0, 1.0, size=sd.size)
+    point = np.clip(point, lo + 1e-3 * width, hi - 1e-3 * width)
+    return dict(zip(map_.names, point.tolist()))
 
 
 def default_sampler() -> str:
@@ -215,8 +257,8 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
     progressbar : bool
         Show the sampler's progress bar.
     initvals : dict, optional
-        Start point ``{name: value}`` for PyMC's sampler (nutpie starts from the model's
-        initial point with jitter).
+        Start point ``{name: value}`` of every chain (see :func:`start_point`); without it,
+        the model's initial point with nutpie's unseeded jitter.
     model : pymc.Model, optional
         Model to sample; the model in context if omitted.
 
@@ -229,7 +271,14 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
     if sampler == "nutpie":
         import nutpie
 
-        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        # nutpie's own jitter draws from an unseeded generator, so the same seed gave
+        # different draws from run to run. Start instead from the given point (the engine
+        # passes the MAP moved by one Laplace σ in a seeded random direction: at the mode
+        # itself the gradient vanishes and nutpie's gradient-based mass-matrix start fails).
+        start = {}
+        if initvals:
+            start = {"initial_points": dict(initvals), "jitter_rvs": set()}
+        compiled = nutpie.compile_pymc_model(model, backend="numba", **start)
         return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                              progress_bar=progressbar, **NUTPIE_OPTIONS)
     if sampler != "pymc":

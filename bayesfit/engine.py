@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import arviz as az
 import numpy as np
 
-from .bayes import MAPResult, default_sampler, find_map_laplace, sample_nuts
+from .bayes import MAPResult, default_sampler, find_map_laplace, sample_nuts, start_point
 from .mle import MLEResult, fit_mle
 
 __all__ = ["FitResult", "ParameterResult", "PosteriorSummary", "run_fits", "compare",
@@ -340,7 +340,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         nuts_model = problem.sampling_model()
         idata = sample_nuts(
             draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-            progressbar=progressbar, initvals=dict(zip(names, map_.values.tolist())),
+            progressbar=progressbar, initvals=start_point(map_, problem.bounds, seed),
             model=model if nuts_model is None else nuts_model,
         )
         timing["nuts"] = time.perf_counter() - t2

@@ -41,6 +41,8 @@ def zpeak(window=WINDOW, nbins=NBINS):
     bayesfit.WindowModel
     """
     lo, hi = map(float, window)
+    if not lo < hi:
+        raise bf.InputError(f"window: need finite lo < hi (got {lo:g}, {hi:g})")
     if not lo < PDG["M0"] < hi:
         raise bf.InputError(f"window [{lo:g}, {hi:g}] GeV does not contain the Z peak")
     m0 = bf.Parameter("M0", 91.0, 86.0, 96.0, unit=UNIT, label=r"$M_0$")

@@ -15,13 +15,12 @@ import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bayesfit.engine import run_fits
-from bayesfit.report import format_table
+import bayesfit as bf
 
 # The test suite sets BAYESFIT_QUICK=1 to run short chains.
 QUICK = os.environ.get("BAYESFIT_QUICK") == "1"
 NUTS = dict(draws=300, tune=300, chains=2) if QUICK else dict(draws=1000, tune=1000, chains=4)
-NUTS.update(seed=1, progressbar=False, log=lambda msg: None)'''
+NUTS.update(seed=1, progressbar=False, log=None)'''
 
 
 def notebook(cells):
@@ -56,14 +55,16 @@ Setting the derivative to zero gives, with $\\langle q\\rangle = \\sum_i q_i/\\s
 $$\\hat x = \\frac{\\langle x\\rangle}{\\langle 1\\rangle} = \\frac{58}{216} = 0.268519\\ \\Omega,\\qquad
 \\sigma(\\hat x) = \\frac{1}{\\sqrt{\\langle 1\\rangle}} = 0.068041\\ \\Omega.$$""",
     SETUP,
-    "from models.weighted_mean import R, SIGMA, WeightedMean, closed_form\n\nclosed_form(R, SIGMA)",
+    "from bayesfit.models.weighted_mean_model import R, SIGMA, closed_form\n\nclosed_form(R, SIGMA)",
     """md:## The three fits
 
 1. **Maximum likelihood** with iminuit, from scipy's normal density (independent of PyMC);
 2. **MAP + Laplace** from the PyMC model with a flat prior: the mode and the inverse Hessian
    of $-\\ln p$ there, by automatic differentiation;
 3. **NUTS** from the same PyMC model.""",
-    "fit = run_fits(WeightedMean(R, SIGMA), sample=True, **NUTS)\nprint(format_table(fit))",
+    """md:The model is declared in a few lines (`bayesfit/models/weighted_mean_model.py`): one
+parameter and the constant curve $f = \\hat x$, fitted as least squares with Gaussian errors.""",
+    "model = bf.models.weighted_mean()\nfit = bf.fit(model, {\"x\": R, \"sigma\": SIGMA}, sample=True, **NUTS)\nfit",
     """md:For this linear Gaussian model everything agrees: the MAP is the MLE, the Laplace σ is
 the HESSE σ exactly, and the posterior is the Gaussian $\\mathcal N(\\hat x, \\sigma(\\hat x))$
 up to Monte-Carlo error. The goodness of fit: χ² = 1.4259 for 2 degrees of freedom.""",
@@ -95,8 +96,8 @@ Expected: $a = 0.80143 \\pm 0.026726$, $b = 0.149643 \\pm 0.073193$, $\\rho(a,b)
 χ² = 1.444 for 2 degrees of freedom. The error of the line at $v$ is
 $\\sigma^2(x(v)) = T(v)\\,C\\,T^\\mathsf{T}(v)$ with the transport matrix $T(v) = (v, 1)$.""",
     SETUP,
-    "from models.line_fit import SIGMA, V, X, LineFit, closed_form\n\nclosed_form(V, X, SIGMA)",
-    "fit = run_fits(LineFit(V, X, SIGMA), sample=True, **NUTS)\nprint(format_table(fit))\nfit.mle.correlation",
+    "from bayesfit.models.line_fit_model import SIGMA, V, X, closed_form\n\nclosed_form(V, X, SIGMA)",
+    "fit = bf.fit(bf.models.line_fit(), {\"v\": V, \"x\": X, \"sigma\": SIGMA}, sample=True, **NUTS)\nprint(fit)\nfit.mle.correlation",
     """md:The posterior band of the line (dashed, 68 % of the NUTS lines at each $v$) lies on the
 transported HESSE band: for a linear Gaussian model they are the same thing.""",
     "fit.problem.plots(fit)['line_fit']",
@@ -105,7 +106,7 @@ transported HESSE band: for a linear Gaussian model they are the same thing.""",
 
 With $x = a\\,(v - v_0) + b'$ and $v_0 = \\langle v\\rangle/\\langle 1\\rangle = 2$ V, the
 off-diagonal of $C^{-1}$ vanishes: $b' = 1.7525 \\pm 0.05$ and $\\rho(a, b') = 0$.""",
-    "shifted = run_fits(LineFit(V, X, SIGMA, shift=True), sample=True, **NUTS)\nprint(format_table(shifted))\nshifted.mle.correlation.round(6)",
+    "shifted = bf.fit(bf.models.line_fit(shift=True), (V, X, SIGMA), sample=True, **NUTS)\nprint(shifted)\nshifted.mle.correlation.round(6)",
     "az.summary(shifted.idata, hdi_prob=0.6827)",
 ]
 
@@ -153,14 +154,14 @@ np.c_[xs, np.exp(relbw.logpdf(xs, rho).eval()), stats.cauchy.pdf(xs, loc=rho, sc
 
 Data: 400 draws of RelBW(ρ = 2) with `default_rng(7)`; prior $\\rho\\sim\\mathrm{LogNormal}(0, 0.7)$.
 With an informative prior the MAP is not the MLE; the grid posterior (scipy only) checks both.""",
-    """from models.relbw import RhoPosterior, seed_data
+    """from bayesfit.models.relbw_model import seed_data
 
-rho_fit = run_fits(RhoPosterior(seed_data()), sample=True, **NUTS)
-print(format_table(rho_fit))
+rho_fit = bf.fit(bf.models.relbw(), seed_data(), sample=True, **NUTS)
+print(rho_fit)
 rho_fit.problem.meta["grid_posterior"]""",
     "rho_fit.problem.plots(rho_fit)['relbw_rho']",
-    """flat = run_fits(RhoPosterior(seed_data(), flat_prior=True), **NUTS)
-print("flat prior: MAP - MLE =", flat.comparison["rho"]["map_minus_mle_in_hesse"], "HESSE sigma")""",
+    """flat = bf.fit(bf.models.relbw(flat_prior=True), seed_data(), **NUTS)
+print("flat prior: MAP - MLE =", (flat["rho"].map - flat["rho"].mle) / flat["rho"].hesse, "HESSE sigma")""",
     """md:## The Z boson from CMS data
 
 10,851 di-muon masses (CMS 2011 open data, CC0). Model: RelBW$(M_0,\\Gamma)$ convolved with a
@@ -175,14 +176,14 @@ $\\Gamma$ and a lower $M_0$ than PDG ($M_Z$ = 91.1876 GeV, $\\Gamma_Z$ = 2.4952 
 this simple line shape.""",
     """from bayesfit.data import example_path
 from bayesfit.io import read_masses
-from models.zpeak import ZPeak
 
 masses, _ = read_masses(example_path("zmumu"))
-z = ZPeak(masses[:3000] if QUICK else masses)
-z_fit = run_fits(z, **NUTS)
-print(format_table(z_fit))
+z_model = bf.models.zpeak()
+z_model""",
+    """z_fit = bf.fit(z_model, masses[:3000] if QUICK else masses, **NUTS)
+print(z_fit)
 np.round(z_fit.mle.correlation, 3)""",
-    "z.plots(z_fit)['zpeak_fit']",
+    "z_fit.problem.plots(z_fit)['zpeak_fit']",
 ]
 
 
@@ -205,12 +206,11 @@ Both window integrals are closed-form (the CB's cdf is in `bayesfit.distribution
 The unbinned likelihood is $\\ln L = \\sum_i \\ln p(m_i)$; priors are flat within the seed's bounds,
 so the posterior mode is the MLE.""",
     SETUP + "\nN_EVENTS = 5_000 if QUICK else 100_000",
-    """from models.dimuon import NAMES, START, Dimuon, simulate
+    """from bayesfit.models.dimuon_model import TRUTH
 
-truth = [START[k] for k in NAMES]
-data = simulate(N_EVENTS, truth, rng=1234)
-problem = Dimuon(data, source=f"simulated, {N_EVENTS:,} events")
-problem.n_data""",
+model = bf.models.dimuon()   # Crystal Ball + exponential with a fraction: see dimuon_model.py
+data = model.simulate(TRUTH, N_EVENTS, rng=1234)
+model""",
     """md:## Maximum likelihood (iminuit), MAP + Laplace, NUTS
 
 The maximum-likelihood fit uses its own implementation of the likelihood, independent of the
@@ -220,7 +220,7 @@ NUTS samples the same posterior with two speed-ups that change nothing but the c
 likelihood and its gradient come from one compiled pass over the events, and $n$ is sampled
 in complementary log-log coordinates (`bayesfit.transforms`), in which its lopsided posterior
 is nearly symmetric.""",
-    "fit = run_fits(problem, sample=True, **NUTS)\nprint(format_table(fit))",
+    "fit = bf.fit(model, data, binned=False, sample=True, meta={\"source\": f\"simulated, {N_EVENTS:,} events\"}, **NUTS)\nfit",
     """md:The MAP sits on the MLE and the Laplace errors equal the HESSE errors: the same likelihood,
 written twice, optimised by two different codes. NUTS differs where the likelihood is not
 Gaussian: the tail exponent $n$ has a long upper tail (MINOS is asymmetric), so its posterior
@@ -228,25 +228,21 @@ mean lies above the MLE, and the flat prior's upper bound at $n = 20$ matters.""
     "fit.gof",
     "az.summary(fit.idata, hdi_prob=0.6827)",
     "fit.problem.plots(fit)['dimuon_fit']",
-    "from bayesfit.plots import plot_marginals, plot_pairs\n\nplot_marginals(problem.params, fit.mle, fit.idata)",
-    "plot_pairs(problem.params, fit.mle, fit.map, fit.idata)",
+    "from bayesfit.plots import plot_marginals, plot_pairs\n\nplot_marginals(fit.problem.params, fit.mle, fit.idata)",
+    "plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)",
     """md:## Real data: the CMS Υ(1S) peak
 
 CMS 2011 open data (CC0; DOI 10.7483/OPENDATA.CMS.RZ34.QR6N), shipped with bayesfit. In a window
 other than the seed's, start values and bounds are derived from the histogram (peak, width,
-background slope).""",
+background slope): `bf.fit` applies the model's `guess` before fitting.""",
     """from bayesfit.data import example_path
 from bayesfit.io import read_masses
-from models.dimuon import derive_start
 
 masses, _ = read_masses(example_path("upsilon"))
-window = (9.0, 9.7)
-start, bounds = derive_start(masses, window, 100)
-upsilon = Dimuon(masses, window=window, start=start, bounds=bounds, source="CMS 2011, Υ(1S)")
-ups_fit = run_fits(upsilon, **NUTS)
-print(format_table(ups_fit))
+ups_fit = bf.fit(bf.models.dimuon(window=(9.0, 9.7)), masses, meta={"source": "CMS 2011, Υ(1S)"}, **NUTS)
+print(ups_fit)
 ups_fit.gof""",
-    "upsilon.plots(ups_fit)['dimuon_fit']",
+    "ups_fit.problem.plots(ups_fit)['dimuon_fit']",
 ]
 
 

@@ -109,3 +109,24 @@ def test_bad_option_is_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["line", "--draws", "0"])
     assert exc.value.code == 2
+
+
+def test_cli_and_python_api_give_the_same_fit(tmp_path):
+    """``bf.fit`` from a notebook equals the command line on the same data and options."""
+    import numpy as np
+
+    import bayesfit as bf
+    from bayesfit.models.dimuon_model import TRUTH
+
+    data = bf.models.dimuon().simulate(TRUTH, 2_000, rng=5)
+    np.save(tmp_path / "m.npy", data)
+    out = tmp_path / "cli"
+    assert main(["dimuon", "--data", str(tmp_path / "m.npy"), "--binned", "200", "--out", str(out)]) == 0
+    cli = json.loads((out / "result.json").read_text())
+    api = bf.fit(bf.models.dimuon(), data, binned=200, log=None).to_dict()
+    assert cli["parameter_order"] == api["parameter_order"]
+    for name in api["parameter_order"]:
+        for key in ("mle", "hesse", "minos", "map", "laplace_sd"):
+            assert cli["parameters"][name][key] == pytest.approx(api["parameters"][name][key], rel=1e-9), (name, key)
+    assert cli["gof"] == pytest.approx(api["gof"])
+    assert cli["meta"]["likelihood"] == api["meta"]["likelihood"] == "binned, 200 bins"
