@@ -148,7 +148,7 @@ class FitResult:
         """Return exactly what ``result.json`` holds (JSON-safe; NaN and inf become None)."""
         return result_dict(self)
 
-    def save(self, directory, *, log=None) -> list:
+    def save(self, directory) -> list:
         """Write every output of the command line into ``directory``.
 
         ``result.json``, ``summary.md``, the plots as PNG and PDF, and with a posterior
@@ -157,8 +157,6 @@ class FitResult:
         Parameters
         ----------
         directory : str or path-like
-        log : callable, optional
-            Receives one line per written file.
 
         Returns
         -------
@@ -355,6 +353,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         diagnostics["warnings"].append("a component has no numpy/scipy reference: the MLE evaluated the "
                                        "same PyTensor graph as the MAP, so MAP = MLE is not an "
                                        "independent check")
+        diagnostics["ok"] = False
     timing["total"] = time.perf_counter() - t0
     return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes))
 

@@ -198,8 +198,13 @@ def read_masses(path, *, column: str = "M", tree: str | None = None, branch: str
     elif suffix == ".npy":
         try:
             values = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise InputError(f"{path}: not a readable .npy file ({err})") from None
+        except (OSError, ValueError, EOFError) as err:
+            raise InputError(f"{path}: not a readable .npy file ({err or 'empty file'})") from None
+        if not isinstance(values, np.ndarray):
+            values.close()
+            raise InputError(f"{path}: an .npz archive of several arrays, not one .npy array")
+        if np.iscomplexobj(values):
+            raise InputError(f"{path}: complex numbers ({values.dtype}); give real masses")
         if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
             raise InputError(f"{path}: expected a one-dimensional numeric array, got {values.dtype}{values.shape}")
         values = values.astype(float)

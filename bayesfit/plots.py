@@ -238,7 +238,7 @@ def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines
         ax.plot(x, y, style, lw=1.8 if label.startswith("Total") else 1.4, label=label)
     scale = 1000.0 if unit.startswith("GeV") and width < 0.1 else 1.0
     bw_unit = ("MeV" + unit[3:]) if scale == 1000.0 else unit
-    ax.set_ylabel(f"Entries / {width * scale:.3g} {bw_unit}")
+    ax.set_ylabel(f"Entries / {width * scale:.3g} {bw_unit}".rstrip())
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0, 1.3 * max(counts.max() + np.sqrt(counts.max()), 1))  # room for the info box
     ax.legend(loc="upper left", fontsize=9)
@@ -256,7 +256,7 @@ def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines
     axp.axhline(0, color="k", lw=0.8)
     axp.set_ylabel("Pull")
     axp.set_ylim(-5, 5)
-    axp.set_xlabel(f"{xlabel} [{unit}]")
+    axp.set_xlabel(f"{xlabel} [{unit}]" if unit else xlabel)
     fig.align_ylabels([ax, axp])
     return fig
 

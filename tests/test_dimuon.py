@@ -166,3 +166,16 @@ def test_nan_dropped_and_reported(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["dimuon", "--data", str(path), "--out", str(out)]) == 0
     assert "dropped 2 NaN/inf value(s)" in capsys.readouterr().err
+
+
+def test_bad_npy_files(tmp_path, capsys):
+    empty = tmp_path / "empty.npy"
+    empty.write_bytes(b"")
+    assert "not a readable .npy file" in _run_bad(tmp_path, capsys, ["--data", str(empty)])
+    archive = tmp_path / "archive.npy"
+    with open(archive, "wb") as fh:
+        np.savez(fh, a=np.ones(3))
+    assert "an .npz archive" in _run_bad(tmp_path, capsys, ["--data", str(archive)])
+    cplx = tmp_path / "complex.npy"
+    np.save(cplx, np.ones(300, dtype=complex))
+    assert "complex numbers" in _run_bad(tmp_path, capsys, ["--data", str(cplx)])

@@ -45,8 +45,8 @@ def _cheb_cdf(x, c1, c2):
     return npcheb.chebval(2 * (x - LO) / (HI - LO) - 1, anti) / npcheb.chebval(1.0, anti)
 
 
-def _peer(cost, start, limits):
-    m = Minuit(cost, *start, name=list(TRUTH))
+def _peer(cost, start, limits, names=tuple(TRUTH)):
+    m = Minuit(cost, *start, name=list(names))
     m.limits = limits
     m.strategy = 2
     m.tol = 0.01
@@ -109,14 +109,8 @@ EXT_TRUTH = [10.1, 0.25, -0.3, 700.0, 2000.0]
 
 
 def _ext_peer(cost, model):
-    m = Minuit(cost, *[p.start for p in model.params], name=model.names)
-    m.limits = [(p.lower, p.upper) for p in model.params]
-    m.strategy = 2
-    m.tol = 0.01
-    m.migrad()
-    m.hesse()
-    assert m.valid
-    return np.array(m.values), np.array(m.errors)
+    return _peer(cost, [p.start for p in model.params], [(p.lower, p.upper) for p in model.params],
+                 model.names)
 
 
 def _exp_pdf(x, slope, lo=8.0, hi=12.0):
