@@ -331,7 +331,7 @@ class WindowModel:
         """
         notes = []
         values = np.asarray(data)
-        if values.dtype == object or not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+        if values.dtype == object or not np.issubdtype(values.dtype, np.number):
             raise InputError(f"the data must be numbers (got dtype {values.dtype})")
         if np.iscomplexobj(values):
             raise InputError("the data are complex numbers; give real masses")

@@ -9,8 +9,9 @@ argument order, ``(x, *shape parameters)``, and one :class:`Component` subclass 
   the same density, used by the maximum-likelihood fit, so that MAP = MLE stays a check
   between two codes;
 - optionally ``logsf(x, *p)``, the log survival function log(1 − F), exact where F rounds
-  to 1: bins above the median are then taken from survival-function differences, so that a
-  bin far in the upper tail has a finite log probability and gradient;
+  to 1: bins above the median are then taken from survival-function differences and stay
+  exact far in the upper tail (it costs a second special function per bin edge; without it
+  such bins get a tiny finite floor, see :meth:`Component._log_differences`);
 - optionally ``ppf(q, *p)`` (numpy) for drawing events.
 
 Shapes that exist only on a window (the exponential of any slope, Chebyshev polynomials, the
@@ -155,7 +156,11 @@ class Component:
         """
         lc = type(self).logcdf(edges, *p)
         if type(self).logsf is None:
-            return logdiffexp(lc[1:], lc[:-1])
+            # Where F rounds to one at both edges the difference is zero in floating point:
+            # cap it at −1e-300 so that the bin has a tiny finite log probability (≈ −690)
+            # and a finite gradient instead of −∞ and NaN. Such bins hold < 1e-16 of the
+            # component, far below any other term of a mixture.
+            return lc[1:] + pt.log1mexp(pt.minimum(lc[:-1] - lc[1:], -1e-300))
         ls = type(self).logsf(edges, *p)
         low = lc[1:] < -np.log(2.0)
         from_cdf = logdiffexp(pt.switch(low, lc[1:], 0.0), pt.switch(low, lc[:-1], -1.0))
