@@ -204,7 +204,11 @@ def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResul
 
 
 def start_point(map_: MAPResult, bounds, seed) -> dict:
-    """Return a reproducible start for NUTS: the MAP moved by one Laplace σ, seeded.
+    """Return a reproducible start for NUTS: the MAP moved by up to one Laplace σ, seeded.
+
+    Each coordinate moves by σ·u with u uniform on (−1, 1) from ``seed``: close enough to the
+    mode for a short warm-up, far enough that the gradient does not vanish (nutpie starts its
+    mass matrix from it), and the same for the same seed in every process.
 
     Parameters
     ----------
@@ -273,8 +277,8 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
 
         # nutpie's own jitter draws from an unseeded generator, so the same seed gave
         # different draws from run to run. Start instead from the given point (the engine
-        # passes the MAP moved by one Laplace σ in a seeded random direction: at the mode
-        # itself the gradient vanishes and nutpie's gradient-based mass-matrix start fails).
+        # passes start_point(): at the mode itself the gradient vanishes and nutpie's
+        # gradient-based mass-matrix start fails).
         start = {}
         if initvals:
             start = {"initial_points": dict(initvals), "jitter_rvs": set()}
