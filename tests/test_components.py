@@ -8,6 +8,8 @@ component's own numpy reference (what the MLE uses) agrees, the density integrat
 density and log bin probabilities is finite on the whole parameter box.
 """
 
+import zlib
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -123,7 +125,7 @@ def test_component_matches_reference(name, i):
     make, points, ref_pdf, _, _ = CASES[name]
     p = points[i]
     comp = make(*p)
-    rng = np.random.default_rng(hash((name, i)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{name}-{i}".encode()))  # hash() is salted per process
     for lo, hi in _windows(name, p, rng):
         logpdf, logbins = _functions(comp, lo, hi)
         x = np.linspace(lo, hi, 9)
@@ -138,7 +140,9 @@ def test_component_matches_reference(name, i):
         assert by_quadrature.sum() == pytest.approx(1.0, abs=1e-7)
         bins = np.exp(logbins(edges, *p))
         np.testing.assert_allclose(bins, by_quadrature, rtol=1e-7, atol=1e-12)
-        np.testing.assert_allclose(comp.np_bin_probabilities(edges, p, lo, hi), bins, rtol=1e-8, atol=1e-14)
+        # Where F rounds to one (bins ~8σ above a Crystal Ball peak, holding < 1e-13 of it) both
+        # codes are limited by the rounding of F itself: 1e-13 absolute, not 1e-8 relative.
+        np.testing.assert_allclose(comp.np_bin_probabilities(edges, p, lo, hi), bins, rtol=1e-8, atol=1e-13)
 
 
 BOXES = {
