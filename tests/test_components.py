@@ -87,10 +87,8 @@ def _windows(name, p, rng, k=2):
         c, s = CASES[name][3], CASES[name][4]
     out = []
     for _ in range(k):
-        lo = c + s * rng.uniform(-5, 0.5)
+        lo = max(c + s * rng.uniform(-5, 0.5), comp.support[0])  # inside the support, then a width
         hi = lo + s * rng.uniform(0.5, 8)
-        if comp.support[0] > -np.inf:
-            lo = max(lo, comp.support[0])
         out.append((lo, hi))
     return out
 
