@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 
 from .io import InputError
-from .parameter import Parameter
+from .parameter import Parameter, guessed_parameters
 from .problem import Problem
 
 __all__ = ["LeastSquares"]
@@ -147,20 +147,8 @@ class LeastSquares:
         if self.guess is not None:
             guessed = dict(self.guess(cols))
             constants = dict(guessed.pop("constants", {}))
-            new = []
-            for p in params:
-                g = guessed.get(p.name)
-                if g is None:
-                    new.append(p)
-                    continue
-                start, lower, upper = (g, p.lower, p.upper) if np.ndim(g) == 0 else g
-                if not all(math.isfinite(float(v)) for v in (start, lower, upper)) or not lower < upper:
-                    raise InputError(f"the data give no usable range for {p.name} "
-                                     f"(start {start:g}, bounds {lower:g} to {upper:g}): are they "
-                                     f"within floating-point range?")
-                start = float(np.clip(start, lower + 1e-6 * (upper - lower), upper - 1e-6 * (upper - lower)))
-                new.append(p.replace(start=start, lower=float(lower), upper=float(upper)))
-            params = tuple(new)
+            changes = guessed_parameters(params, guessed)
+            params = tuple(changes.get(p.name, p) for p in params)
         info = {**self.meta, **constants, **(meta or {})}
         return LeastSquaresProblem(self, cols, params, info, constants), []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "guessed_parameters"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,3 +104,41 @@ class Parameter:
         """Return the plot label with its unit in brackets."""
         text = self.label or self.name
         return f"{text} [{self.unit}]" if self.unit else text
+
+
+def guessed_parameters(params, guessed: dict) -> dict:
+    """Return ``{name: Parameter}`` with the start values and bounds a model's ``guess`` gave.
+
+    Parameters
+    ----------
+    params : sequence of Parameter
+    guessed : dict
+        ``{name: start}`` or ``{name: (start, lower, upper)}``; names not in ``params`` are
+        ignored. Starts are moved inside the bounds (by 10⁻⁶ of their width).
+
+    Returns
+    -------
+    dict
+        Only the parameters that changed.
+
+    Raises
+    ------
+    bayesfit.io.InputError
+        For a guess that is not finite or has lower ≥ upper (data beyond floating-point range).
+    """
+    from .io import InputError
+
+    changes = {}
+    for p in params:
+        if p.name not in guessed:
+            continue
+        g = guessed[p.name]
+        start, lower, upper = g if hasattr(g, "__len__") else (g, p.lower, p.upper)
+        start, lower, upper = float(start), float(lower), float(upper)
+        lower, upper = min(lower, upper), max(lower, upper)
+        if not all(math.isfinite(v) for v in (start, lower, upper)) or not lower < upper:
+            raise InputError(f"the data give no usable range for {p.name} (start {start:g}, bounds "
+                             f"{lower:g} to {upper:g}): are they within floating-point range?")
+        margin = 1e-6 * (upper - lower)
+        changes[p.name] = p.replace(start=min(max(start, lower + margin), upper - margin), lower=lower, upper=upper)
+    return changes

@@ -39,7 +39,7 @@ from .distributions.base import Component
 from .distributions.crystalball import CrystalBall
 from .distributions.exponential import Exponential
 from .io import InputError
-from .parameter import Parameter
+from .parameter import Parameter, guessed_parameters
 from .problem import Problem
 
 __all__ = ["WindowModel", "BINNED_ABOVE", "FIT_BINS"]
@@ -190,16 +190,7 @@ class WindowModel:
         if self.guess is None:
             return self
         guessed = self.guess(np.asarray(events, dtype=float), (self.lo, self.hi), self.nbins)
-        changes = {}
-        for p in self.params:
-            if p.name not in guessed:
-                continue
-            g = guessed[p.name]
-            start, lower, upper = (g, p.lower, p.upper) if np.ndim(g) == 0 else g
-            lower, upper = min(lower, upper), max(lower, upper)
-            start = float(np.clip(start, lower + 1e-6 * (upper - lower), upper - 1e-6 * (upper - lower)))
-            changes[p.name] = p.replace(start=start, lower=lower, upper=upper)
-        return self.with_params(changes)
+        return self.with_params(guessed_parameters(self.params, guessed))
 
     # --- weights ---------------------------------------------------------------------
     def weights_np(self, free):
@@ -403,6 +394,11 @@ class WindowProblem(Problem):
         if model.checks is not None:
             self.meta.update(model.checks(self))
         self._fast = self._fast_path()
+        if self._fast:  # bound once: nll() runs thousands of times in MIGRAD
+            from . import kernels
+            from .distributions import crystalball
+
+            self._kernels, self._cb = kernels, crystalball
 
     # --- the structure with a compiled one-pass likelihood ---------------------------
     def _fast_path(self):
@@ -413,9 +409,7 @@ class WindowProblem(Problem):
                 and self.model.weights[1] is None)
 
     def _fast_nll(self, free):
-        from . import kernels
-        from .distributions import crystalball as cb
-
+        kernels, cb = self._kernels, self._cb
         sig, bkg = self.model.components
         mu, sigma, alpha, n = sig.values(free)
         (slope,) = bkg.values(free)
