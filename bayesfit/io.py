@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["InputError", "read_columns", "read_masses", "check_sigma", "check_enough"]
+__all__ = ["InputError", "read_columns", "read_masses"]
 
 
 class InputError(ValueError):
@@ -88,44 +88,6 @@ def read_columns(path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
                 raise InputError(f"{where}, column '{c}': {row[j].strip()} is not a finite number")
             out[c].append(value)
     return {c: np.asarray(v, dtype=float) for c, v in out.items()}
-
-
-def check_sigma(sigma: np.ndarray, source: str = "data", header_lines: int = 1) -> None:
-    """Raise :class:`InputError` if any uncertainty is not strictly positive.
-
-    Parameters
-    ----------
-    sigma : numpy.ndarray
-        Uncertainties, one per measurement.
-    source : str
-        Name of the file (or ``"data"``) for the message.
-    header_lines : int
-        Lines before the first data row, to report the file line number.
-    """
-    bad = np.flatnonzero(~(np.asarray(sigma) > 0))
-    if bad.size:
-        i = int(bad[0])
-        raise InputError(
-            f"{source}, line {i + 1 + header_lines}, column 'sigma': "
-            f"uncertainties must be > 0 (got {sigma[i]:g})"
-        )
-
-
-def check_enough(n_points: int, n_params: int, source: str = "data") -> None:
-    """Raise :class:`InputError` unless there are more points than free parameters.
-
-    Parameters
-    ----------
-    n_points, n_params : int
-        Number of measurements and of fitted parameters.
-    source : str
-        Name of the file for the message.
-    """
-    if n_points <= n_params:
-        raise InputError(
-            f"{source}: {n_points} data point(s) for {n_params} parameter(s); "
-            f"a fit with a goodness of fit needs more points than parameters"
-        )
 
 
 def _masses_from_text(path: Path, column: str | None) -> np.ndarray:
