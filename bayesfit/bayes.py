@@ -19,10 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
-import pytensor
-import pytensor.tensor as pt
-from pymc.model.transform.conditioning import remove_value_transforms
-from pymc.pytensorf import join_nonshared_inputs
 from scipy import optimize
 
 __all__ = ["MAPResult", "find_map_laplace", "sample_nuts", "start_point", "default_sampler", "NUTPIE_OPTIONS"]
@@ -79,27 +75,7 @@ class MAPResult:
         return self.covariance / np.outer(d, d)
 
 
-def _logp_functions(model, names):
-    """Compile log p, its gradient and a Hessian-vector product on natural parameters.
-
-    The Hessian-vector product is forward-over-reverse automatic differentiation,
-    d/dx (∇log p · v): exact, one extra backward pass, and far cheaper to compile than a
-    symbolic Hessian of a large likelihood graph.
-    """
-    natural = remove_value_transforms(model)
-    values = [natural.rvs_to_values[natural[name]] for name in names]
-    for v in values:
-        if v.ndim != 0:
-            raise ValueError(f"free variable {v.name} is not a scalar; bayesfit fits scalars")
-    point = {v.name: np.zeros(()) for v in values}
-    [logp], flat = join_nonshared_inputs(point, [natural.logp(jacobian=False)], values)
-    grad = pt.grad(logp, flat)
-    direction = pt.dvector("direction")
-    hvp = pt.grad(pt.dot(grad, direction), flat)
-    return pytensor.function([flat, direction], [logp, grad, hvp], on_unused_input="ignore")
-
-
-def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResult:
+def find_map_laplace(*, names, start, bounds, model=None, function=None, tol=1e-10) -> MAPResult:
     """Find the posterior mode and the Laplace covariance in natural parameters.
 
     Parameters
@@ -112,6 +88,10 @@ def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResul
         Box in which the mode is searched; for flat priors these are the prior's bounds.
     model : pymc.Model, optional
         Model to fit; the model in context if omitted.
+    function : callable, optional
+        ``function(x, v) -> (log p, ∇log p, Hessian · v)`` on natural parameters, e.g. from
+        :func:`bayesfit.compiled.map_function` (compiled once per structure); obtained from
+        ``model`` that way if omitted.
     tol : float
         Gradient tolerance of the optimisers.
 
@@ -128,9 +108,12 @@ def find_map_laplace(*, names, start, bounds, model=None, tol=1e-10) -> MAPResul
     Hessian. The Hessian is assembled from one exact Hessian-vector product per parameter
     and symmetrised.
     """
-    model = pm.modelcontext(model)
     names = tuple(names)
-    fn = _logp_functions(model, names)
+    if function is None:
+        from .compiled import map_function
+
+        function = map_function(pm.modelcontext(model), names)[0]
+    fn = function
     k = len(names)
     zero = np.zeros(k)
     cache = {}
@@ -247,7 +230,7 @@ def default_sampler() -> str:
 
 
 def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
-                progressbar=True, initvals=None, model=None):
+                progressbar=True, initvals=None, model=None, nuts=None):
     """Sample the posterior with NUTS.
 
     Parameters
@@ -265,6 +248,10 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
         the model's initial point with nutpie's unseeded jitter.
     model : pymc.Model, optional
         Model to sample; the model in context if omitted.
+    nuts : bayesfit.compiled.NutsModel, optional
+        nutpie's compiled model of ``model``'s structure (:func:`bayesfit.compiled.nuts_model`,
+        compiled once per process); obtained that way if omitted. ``model``'s data are swapped
+        into it, so nothing is compiled again.
 
     Returns
     -------
@@ -275,14 +262,15 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
     if sampler == "nutpie":
         import nutpie
 
+        from .compiled import model_data, nuts_model
+
+        if nuts is None:
+            nuts = nuts_model(model)[0]
         # nutpie's own jitter draws from an unseeded generator, so the same seed gave
         # different draws from run to run. Start instead from the given point (the engine
         # passes start_point(): at the mode itself the gradient vanishes and nutpie's
         # gradient-based mass-matrix start fails).
-        start = {}
-        if initvals:
-            start = {"initial_points": dict(initvals), "jitter_rvs": set()}
-        compiled = nutpie.compile_pymc_model(model, backend="numba", **start)
+        compiled = nuts.prepared(model_data(model), dict(initvals) if initvals else None)
         return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                              progress_bar=progressbar, **NUTPIE_OPTIONS)
     if sampler != "pymc":

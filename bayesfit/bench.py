@@ -8,8 +8,14 @@ On the same simulated data, in one run (ratios are taken pair by pair, the machi
 - **NUTS**: compile time, sampling time and minimum bulk ESS per second over all parameters,
   for bayesfit unbinned and binned (nutpie) and a plain PyMC model (mixture log-likelihood in
   a ``pm.Potential``, PyMC's NUTS), at 1e5 events, and bayesfit binned at 1e7;
-- **end to end**: ``python -m bayesfit dimuon --sample``, cold (empty PyTensor and numba
-  caches) and warm; ``--quick`` measures the warm run only.
+- **refits** (compile once, fit many, :mod:`bayesfit.compiled`): in one process, new
+  2,000-event datasets fitted by MLE + HESSE + MINOS + MAP + Laplace against iminuit +
+  ``numba_stats`` MLE + HESSE alone on the same data; a NUTS refit of a new binned 1e5-event
+  dataset; binned NUTS at 1e7 events, first fit of the process and a refit, in ESS per second
+  of the whole NUTS stage (compilation included);
+- **end to end**: ``python -m bayesfit dimuon --sample``, cold (empty PyTensor, numba and
+  bayesfit caches: the fit stage from ``result.json`` and the whole command) and warm (the whole
+  command); ``--quick`` measures the warm run only.
 
 Writes ``bench.md`` and ``bench.json`` into ``--out`` (default ``benchmarks/results``).
 ``--quick`` shrinks every size and chain so that the test suite can run it.
@@ -32,7 +38,7 @@ import numpy as np
 from .bayes import NUTPIE_OPTIONS
 from .window import FIT_BINS
 
-__all__ = ["main", "bench_mle", "bench_nuts", "bench_cli"]
+__all__ = ["main", "bench_mle", "bench_nuts", "bench_refit", "bench_cli"]
 
 TRUTH = [10.575, 0.040, 1.5, 5.0, 3.0, 0.65]
 WINDOW = (10.2, 10.8)
@@ -199,6 +205,65 @@ def bench_nuts(n_unbinned, n_large, draws, tune, chains=2, plain=True):
     return rows
 
 
+def bench_refit(n_events, n_binned, n_large, draws, tune, chains=2, repeats=10):
+    """Measure fits of new data with the compiled functions of an earlier fit (same process).
+
+    Parameters
+    ----------
+    n_events : int
+        Events per dataset of the unbinned MLE + MAP refits.
+    n_binned, n_large : int
+        Events of the binned NUTS refit and of the large binned NUTS run.
+    draws, tune, chains : int
+        NUTS settings per chain.
+    repeats : int
+        New datasets in the unbinned refit comparison (medians are reported).
+
+    Returns
+    -------
+    dict
+    """
+    import arviz as az
+
+    import bayesfit as bf
+
+    from .models.dimuon_model import dimuon
+
+    model = dimuon()
+    quiet = dict(log=None, progressbar=False)
+    bf.fit(model, model.simulate(TRUTH, n_events, 100), binned=False, **quiet)  # compiles (or loads)
+    ours, peer, map_s, mle_s, how = [], [], [], [], set()
+    for k in range(repeats):
+        data = model.simulate(TRUTH, n_events, 101 + k)
+        res, t = _timed(lambda: bf.fit(model, data, binned=False, **quiet))
+        how.add(res.compiled["map_laplace"])
+        ours.append(t)
+        mle_s.append(res.timing_s["mle"])
+        map_s.append(res.timing_s["map_laplace"] + res.timing_s["map_laplace_compile"])
+        problem = model.bind(data)
+        _peer_numba_stats(data, problem.start, problem.bounds)  # numba warm-up on the first pass
+        peer.append(_timed(lambda: _peer_numba_stats(data, problem.start, problem.bounds))[1])
+    out = {"events": n_events, "repeats": repeats, "bayesfit_fit_s": float(np.median(ours)),
+           "bayesfit_mle_hesse_minos_s": float(np.median(mle_s)), "bayesfit_map_laplace_s": float(np.median(map_s)),
+           "iminuit_numba_stats_mle_hesse_s": float(np.median(peer)), "map_laplace_compiled": sorted(how)}
+
+    nuts = dict(sample=True, draws=draws, tune=tune, chains=chains, seed=1, binned=FIT_BINS, **quiet)
+    bf.fit(model, model.simulate(TRUTH, n_binned, 200), **nuts)
+    res, t = _timed(lambda: bf.fit(model, model.simulate(TRUTH, n_binned, 201), **nuts))
+    out["nuts_refit"] = {"events": n_binned, "fit_s": t, "nuts_s": res.timing_s["nuts"],
+                         "nuts_compile_s": res.timing_s["nuts_compile"], "compiled": res.compiled}
+    large = []
+    for seed in (300, 301):
+        res = bf.fit(model, model.simulate(TRUTH, n_large, seed), **nuts)
+        ess = az.ess(res.idata, method="bulk")
+        min_ess = float(min(ess[v] for v in ess.data_vars))
+        stage = res.timing_s["nuts"] + res.timing_s["nuts_compile"]
+        large.append({"events": n_large, "nuts_compile_s": res.timing_s["nuts_compile"], "nuts_s": res.timing_s["nuts"],
+                      "min_ess_bulk": min_ess, "ess_per_s": min_ess / stage, "compiled": res.compiled["nuts"]})
+    out["nuts_large"] = large
+    return out
+
+
 def bench_cli(extra_args, cold_dir, *, cold=True):
     """Time ``python -m bayesfit dimuon --sample`` end to end, cold then warm.
 
@@ -219,15 +284,18 @@ def bench_cli(extra_args, cold_dir, *, cold=True):
     """
     # PyTensor's C modules and numba cache live under base_compiledir; numba's own cache
     # (bayesfit's likelihood kernel) under NUMBA_CACHE_DIR: both start empty in the cold run.
-    env = ({"PYTENSOR_FLAGS": f"base_compiledir={cold_dir}", "NUMBA_CACHE_DIR": str(Path(cold_dir) / "numba_kernels")}
+    env = ({"PYTENSOR_FLAGS": f"base_compiledir={cold_dir}", "NUMBA_CACHE_DIR": str(Path(cold_dir) / "numba_kernels"),
+            "BAYESFIT_CACHE_DIR": str(Path(cold_dir) / "bayesfit")}
            if cold_dir else {})
-    out = {"cold_s": None}
+    out = {"cold_s": None, "cold_fit_s": None, "cold_timing_s": None}
     with tempfile.TemporaryDirectory() as outdir:
-        for label in (("cold_s", "warm_s") if cold else ("warm_s",)):
+        for label in (("cold", "warm") if cold else ("warm",)):
             cmd = [sys.executable, "-m", "bayesfit", "dimuon", "--sample", "--no-progress",
                    "--out", outdir, *extra_args]
-            _, out[label] = _timed(lambda: subprocess.run(cmd, check=True, capture_output=True,
-                                                          env={**os.environ, **env}))
+            _, out[f"{label}_s"] = _timed(lambda: subprocess.run(cmd, check=True, capture_output=True,
+                                                                env={**os.environ, **env}))
+            timing = json.loads((Path(outdir) / "result.json").read_text())["timing_s"]
+            out[f"{label}_fit_s"], out[f"{label}_timing_s"] = timing["total"], timing
     return out
 
 
@@ -248,11 +316,31 @@ def _markdown(result):
         compile_s = "in sampling" if r["compile_s"] is None else f"{r['compile_s']:.1f}"
         lines.append(f"| {r['model']} | {r['events']:,} | {r['sampler']} | {compile_s} | "
                      f"{r['sample_s']:.1f} | {r['min_ess_bulk']:.0f} | {r['ess_per_s']:.1f} |")
+    r = result["refit"]
+    lines += ["", "## Refits: compile once, fit many (same process)", "",
+              f"New {r['events']:,}-event datasets, unbinned, median of {r['repeats']}: bayesfit "
+              f"MLE + HESSE + MINOS {r['bayesfit_mle_hesse_minos_s']:.3f} s, MAP + Laplace "
+              f"{r['bayesfit_map_laplace_s']:.3f} s, whole `bf.fit` {r['bayesfit_fit_s']:.3f} s; iminuit + "
+              f"numba_stats MLE + HESSE alone {r['iminuit_numba_stats_mle_hesse_s']:.3f} s.", ""]
+    n = r["nuts_refit"]
+    lines += [f"NUTS refit, binned, {n['events']:,} events: whole `bf.fit` {n['fit_s']:.2f} s (NUTS stage "
+              f"{n['nuts_s']:.2f} s, compilation {n['nuts_compile_s']:.2f} s: {n['compiled']['nuts']}).", "",
+              "| binned NUTS | events | compile [s] | sampling [s] | min bulk ESS | ESS/s (compile included) |",
+              "|---|---|---|---|---|---|"]
+    for k, row in enumerate(r["nuts_large"]):
+        lines.append(f"| {'first fit in the process' if k == 0 else 'refit'} | {row['events']:,} | "
+                     f"{row['nuts_compile_s']:.2f} | {row['nuts_s']:.2f} | {row['min_ess_bulk']:.0f} | "
+                     f"{row['ess_per_s']:.0f} |")
     c = result["cli"]
-    cold = "not measured (--quick)" if c["cold_s"] is None else f"{c['cold_s']:.1f} s"
+    cold = ("not measured (--quick)" if c["cold_s"] is None else
+            f"{c['cold_s']:.1f} s for the whole command, fit stage {c['cold_fit_s']:.1f} s ("
+            + ", ".join(f"{k} {v:.1f} s" for k, v in c["cold_timing_s"].items() if k != "total") + ")")
     lines += ["", "## `python -m bayesfit dimuon --sample` end to end", "",
-              f"cold (empty PyTensor and numba caches): {cold}; warm: {c['warm_s']:.1f} s "
-              f"({' '.join(result['cli_args']) or 'default arguments'})."]
+              f"Cold (empty PyTensor, numba and bayesfit caches): {cold}.", "",
+              f"Warm (second run, new process): {c['warm_s']:.1f} s for the whole command, fit stage "
+              f"{c['warm_fit_s']:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in c["warm_timing_s"].items()
+                                                       if k != "total") + ")",
+              "", f"Arguments: {' '.join(result['cli_args']) or 'default'}."]
     return "\n".join(lines) + "\n"
 
 
@@ -290,6 +378,8 @@ def main(argv=None) -> int:
     result["mle"] = bench_mle(sizes)
     say(f"NUTS at {n_nuts:,} and {n_large:,} events ...")
     result["nuts"] = bench_nuts(n_nuts, n_large, draws, tune, plain=not args.no_plain)
+    say("refits of new data with the compiled functions ...")
+    result["refit"] = bench_refit(2_000, n_nuts, n_large, draws, tune, repeats=3 if args.quick else 10)
     if args.quick:  # the cold run recompiles everything (minutes): full mode only
         say("end-to-end CLI, warm ...")
         result["cli"] = bench_cli(cli_args, None, cold=False)

@@ -100,9 +100,15 @@ class FitResult:
     diagnostics : dict
         Validity flags and the list of ``warnings`` to show the user.
     timing_s : dict
-        Wall time of each stage in seconds.
+        Wall time of each stage in seconds: ``mle``, ``map_laplace_compile`` (obtaining the
+        compiled function: compiling, loading or reusing it), ``map_laplace``, and with NUTS
+        ``nuts_compile`` and ``nuts``; ``total``.
     notes : list of str
         What :func:`bayesfit.fit` decided for the user (binning, dropped values).
+    compiled : dict
+        How each compiled stage got its functions: ``{"map_laplace": ..., "nuts": ...}``, each
+        ``"compiled"``, ``"loaded from the disk cache"`` or ``"reused in process"``
+        (:mod:`bayesfit.compiled`).
     """
 
     problem: object
@@ -114,6 +120,7 @@ class FitResult:
     diagnostics: dict = field(default_factory=dict)
     timing_s: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    compiled: dict = field(default_factory=dict)
 
     @property
     def names(self) -> list:
@@ -316,32 +323,49 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     -------
     FitResult
     """
-    names = problem.names
-    timing = {}
-    t0 = time.perf_counter()
-    log("maximum likelihood (iminuit MIGRAD, HESSE, MINOS) ...")
-    mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits)
-    timing["mle"] = time.perf_counter() - t0
+    from .compiled import COMPILED, LOADED, cache_dir, map_function, nuts_model
 
-    t1 = time.perf_counter()
-    log("posterior mode and Laplace covariance (PyMC/PyTensor) ...")
+    names = problem.names
+    timing, compiled = {}, {}
+    t0 = time.perf_counter()
+    with _stage(log, "maximum likelihood (iminuit MIGRAD, HESSE, MINOS)", timing, "mle"):
+        mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits)
+
     model = problem.pymc_model()
-    map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, model=model)
-    timing["map_laplace"] = time.perf_counter() - t1
+    def announce(what):
+        if what == COMPILED:
+            log(f"compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
+                f"(first run of this model only, then cached in {cache_dir()}) ...")
+        else:
+            log("loading the compiled MAP + Laplace functions from the disk cache ...")
+
+    with _stage(None, "", timing, "map_laplace_compile"):
+        fn, how = map_function(model, names, announce=announce)
+    compiled["map_laplace"] = how
+    if how in (COMPILED, LOADED):
+        log(f"  done in {timing['map_laplace_compile']:.1f} s")
+    with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
+        map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, function=fn)
 
     idata = None
     if sample:
         if sampler == "auto":
             sampler = default_sampler()
-        log(f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws) ...")
-        t2 = time.perf_counter()
-        nuts_model = problem.sampling_model()
-        idata = sample_nuts(
-            draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-            progressbar=progressbar, initvals=start_point(map_, problem.bounds, seed),
-            model=model if nuts_model is None else nuts_model,
-        )
-        timing["nuts"] = time.perf_counter() - t2
+        nuts_pm = problem.sampling_model() or model
+        nuts = None
+        if sampler == "nutpie":
+            announce = lambda what: log("compiling the sampler's model with nutpie/numba (once per process) ...")
+            with _stage(None, "", timing, "nuts_compile"):
+                nuts, how = nuts_model(nuts_pm, announce=announce)
+            compiled["nuts"] = how
+            if how == COMPILED:
+                log(f"  done in {timing['nuts_compile']:.1f} s")
+        with _stage(log, f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws)", timing, "nuts"):
+            idata = sample_nuts(
+                draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                progressbar=progressbar, initvals=start_point(map_, problem.bounds, seed),
+                model=nuts_pm, nuts=nuts,
+            )
         idata.attrs["sampler"] = sampler
 
     comparison = compare(names, mle, map_, idata)
@@ -355,7 +379,25 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
                                        "independent check")
         diagnostics["ok"] = False
     timing["total"] = time.perf_counter() - t0
-    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes))
+    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled)
+
+
+class _stage:
+    """Time a stage into ``timing[key]``; with a ``log``, say when it starts and ends."""
+
+    def __init__(self, log, title, timing, key):
+        self.log, self.title, self.timing, self.key = log, title, timing, key
+
+    def __enter__(self):
+        if self.log is not None:
+            self.log(f"{self.title} ...")
+        self.t = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timing[self.key] = time.perf_counter() - self.t
+        if self.log is not None and exc[0] is None:
+            self.log(f"  done in {self.timing[self.key]:.2f} s")
+        return False
 
 
 def _clean(obj):
@@ -405,6 +447,7 @@ def result_dict(fit: FitResult) -> dict:
         "gof": fit.gof,
         "diagnostics": fit.diagnostics,
         "timing_s": fit.timing_s,
+        "compiled": fit.compiled,
         "notes": list(fit.notes),
         "meta": p.meta,
     }

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 __all__ = ["Parameter", "guessed_parameters"]
 
 
@@ -85,6 +87,12 @@ class Parameter:
         -------
         TensorVariable
             ``Uniform(lower, upper)`` by default, or the ``prior``.
+
+        Notes
+        -----
+        The bounds of the default prior enter as ``pm.Data`` (``{name}_lower``,
+        ``{name}_upper``), like the data: bounds a model derives from each dataset (its
+        ``guess``) then change no compiled function (:mod:`bayesfit.compiled`).
         """
         import pymc as pm
 
@@ -92,7 +100,9 @@ class Parameter:
             kwargs = {}
             if self.sampler_transform is not None:
                 kwargs["default_transform"] = self.sampler_transform(self.lower, self.upper)
-            return pm.Uniform(self.name, self.lower, self.upper, **kwargs)
+            lower = pm.Data(f"{self.name}_lower", np.float64(self.lower))
+            upper = pm.Data(f"{self.name}_upper", np.float64(self.upper))
+            return pm.Uniform(self.name, lower, upper, **kwargs)
         if callable(self.prior):
             return self.prior(self.name)
         model = pm.modelcontext(None)

@@ -30,7 +30,9 @@ class CLogLogInterval(Transform):
     Parameters
     ----------
     lower, upper : float
-        The bounds of the parameter (fixed numbers).
+        The bounds of the parameter. On a ``Uniform`` variable the transform reads the bounds
+        from the variable itself (its last two inputs), so bounds held in ``pm.Data`` can
+        change without recompiling; these numbers are used only without such inputs.
     """
 
     name = "cloglog_interval"
@@ -41,15 +43,21 @@ class CLogLogInterval(Transform):
         if not self.lower < self.upper:
             raise ValueError(f"need lower < upper (got {lower}, {upper})")
 
+    def _bounds(self, inputs):
+        return (inputs[-2], inputs[-1]) if len(inputs) >= 2 else (self.lower, self.upper)
+
     def forward(self, value, *inputs):
         """Return u = log(−log(1 − q)) for the parameter value."""
-        q = (value - self.lower) / (self.upper - self.lower)
+        lower, upper = self._bounds(inputs)
+        q = (value - lower) / (upper - lower)
         return pt.log(-pt.log1p(-q))
 
     def backward(self, value, *inputs):
         """Return the parameter value lower + (upper − lower)·(1 − exp(−eᵘ))."""
-        return self.lower + (self.upper - self.lower) * -pt.expm1(-pt.exp(value))
+        lower, upper = self._bounds(inputs)
+        return lower + (upper - lower) * -pt.expm1(-pt.exp(value))
 
     def log_jac_det(self, value, *inputs):
         """Return log |dx/du| = log(upper − lower) + u − eᵘ."""
-        return np.log(self.upper - self.lower) + value - pt.exp(value)
+        lower, upper = self._bounds(inputs)
+        return pt.log(upper - lower) + value - pt.exp(value)

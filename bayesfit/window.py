@@ -143,6 +143,7 @@ class WindowModel:
         self.guess, self.meta = guess, dict(meta or {})
         self.checks, self.extra_plots = checks, plots
         self.params = self._collect_params()
+        self._pymc_models = {}  # built once per likelihood kind, see WindowProblem.pymc_model
 
     def _collect_params(self):
         found = {}
@@ -182,6 +183,7 @@ class WindowModel:
             comps.append(c2)
         new.components = tuple(comps)
         new.weights = tuple(swap(w) for w in self.weights)
+        new._pymc_models = {}
         new.params = new._collect_params()
         return new
 
@@ -453,11 +455,34 @@ class WindowProblem(Problem):
     def _free_variables(self):
         return {p.name: p.pymc_variable() for p in self.params}
 
+    def _reused(self, kind, build):
+        """Return the PyMC model ``kind`` of this structure, built once, holding this problem's data.
+
+        Problems bound to the same :class:`WindowModel` with the same binning share one PyMC
+        model object (so the compiled functions of :mod:`bayesfit.compiled` are found without
+        rebuilding any graph); its ``pm.Data`` are set to this problem's data on every call.
+        """
+        import pymc as pm
+
+        key = (kind, self.fit_bins)
+        cache = self.model._pymc_models
+        if key not in cache:
+            cache[key] = build()
+        pm_model = cache[key]
+        name = "counts" if self.fit_bins is not None else "events"
+        pm.set_data({name: self.fit_counts if self.fit_bins is not None else self.data}, model=pm_model)
+        return pm_model
+
     def pymc_model(self):
         """Return the PyMC model: priors, and the unbinned or binned likelihood as a Potential.
 
-        The events (or bin counts) enter as ``pm.Data``.
+        The events (or bin counts) enter as ``pm.Data``. The model object is built once per
+        :class:`WindowModel` and binning and shared by its problems: each call sets this
+        problem's data into it.
         """
+        return self._reused("likelihood", self._build_pymc_model)
+
+    def _build_pymc_model(self):
         import pymc as pm
 
         model = self.model
@@ -491,6 +516,9 @@ class WindowProblem(Problem):
         """
         if not self._fast:
             return None
+        return self._reused("kernel", self._build_sampling_model)
+
+    def _build_sampling_model(self):
         import pymc as pm
 
         from . import kernels

@@ -1,7 +1,30 @@
-"""Shared fixtures: seeded generators and short NUTS settings for the test suite."""
+"""Shared fixtures: seeded generators and short NUTS settings for the test suite.
+
+Compiled functions are shared by every test of a session: bayesfit keeps them in memory per
+model structure (:mod:`bayesfit.compiled`), and the command-line tests, which run in
+subprocesses, share one on-disk cache folder made for the session (not the user's).
+"""
+
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
+
+
+def pytest_configure(config):
+    if "BAYESFIT_CACHE_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="bayesfit-test-cache-")
+        os.environ["BAYESFIT_CACHE_DIR"] = folder
+        config._bayesfit_cache = folder
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_bayesfit_cache", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("BAYESFIT_CACHE_DIR", None)
 
 #: Short chains: enough for Monte-Carlo-error checks, short enough for CI's two cores.
 QUICK_NUTS = dict(draws=500, tune=500, chains=4, seed=11, progressbar=False)

@@ -1,0 +1,371 @@
+"""Compile once, fit many: the compiled functions of a model structure, reused for new data.
+
+A fit needs two compiled programs besides the maximum-likelihood NLL (numpy and numba, which
+compile nothing per fit): the MAP + Laplace function (log p, its gradient and a
+Hessian-vector product, PyTensor's C backend) and nutpie's sampler model (numba). Both take
+the data as *inputs*: the PyMC models hold events, bin counts or measurements in ``pm.Data``
+containers of unfixed length, so a structure (components, window, parameters' bounds and
+priors, binned or unbinned, number of bins) is compiled once and every new dataset, of any
+size, is swapped in.
+
+Two caches, both keyed by a digest of the PyTensor graph itself (its operations, constants
+and input types, not the data), so any change to the model gives a new entry and never a
+stale one:
+
+- **in memory**, for the life of the process: a second :func:`bayesfit.fit` of the same
+  structure compiles nothing (``result.json`` records ``"reused in process"``). This is what
+  toys, coverage studies and notebooks re-running a cell rely on;
+- **on disk**, for the MAP + Laplace function only: it is pickled after its first compilation
+  and loaded in about a second by later processes (PyTensor skips its graph rewriting, and its
+  C modules come from PyTensor's own compile cache). The folder is :func:`cache_dir`:
+  ``$BAYESFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/bayesfit``, else ``~/.cache/bayesfit``; one
+  subfolder per version of Python, PyTensor, PyMC and bayesfit. Delete it at any time.
+
+nutpie's compiled model cannot be stored: its numba C callbacks close over run-time objects
+(numba refuses to cache them), so NUTS compiles once per process and structure (about 10 s on
+two cores for the di-muon model, then :meth:`nutpie.compiled_pyfunc` ``with_data`` swaps the
+data in). PyTensor's C modules live in ``pytensor.config.compiledir`` and numba's kernels in
+their package's ``__pycache__`` (or ``$NUMBA_CACHE_DIR``); both are reused across processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+import threading
+import weakref
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["cache_dir", "graph_digest", "map_function", "nuts_model", "model_data", "clear_memory"]
+
+_MEMORY: dict = {}
+#: Cache keys of the model objects already seen (weak: a model no longer used is dropped).
+_KEYS = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+#: What :func:`map_function` and :func:`nuts_model` report about the compiled work they hand out.
+COMPILED, REUSED, LOADED = "compiled", "reused in process", "loaded from the disk cache"
+
+
+def cache_dir() -> Path:
+    """Return the folder of bayesfit's on-disk compile cache (see the module docstring)."""
+    root = os.environ.get("BAYESFIT_CACHE_DIR")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = str(Path(xdg) / "bayesfit")
+    import pymc
+    import pytensor
+
+    from . import __version__
+
+    tag = (f"py{sys.version_info.major}{sys.version_info.minor}-pytensor{pytensor.__version__}"
+           f"-pymc{pymc.__version__}-bayesfit{__version__}")
+    return Path(root) / tag
+
+
+def clear_memory():
+    """Forget every compiled function held in memory (the disk cache stays)."""
+    with _LOCK:
+        _MEMORY.clear()
+        _KEYS.clear()
+
+
+# --- a digest of a PyTensor graph ---------------------------------------------------------
+def _describe_op(op) -> str:
+    kind = f"{type(op).__module__}.{type(op).__qualname__}"
+    props = getattr(op, "__props__", None)
+    if props:
+        return kind + "{" + ",".join(f"{p}={getattr(op, p)!r}" for p in props) + "}"
+    return f"{kind}:{op}"
+
+
+def _describe_root(var) -> str:
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.basic import Constant
+
+    if isinstance(var, Constant):
+        data = np.asarray(var.data)
+        digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+        return f"const:{var.type}:{data.dtype}:{data.shape}:{digest}"
+    if isinstance(var, SharedVariable):  # the data: its type, never its value
+        return f"shared:{var.name}:{var.type}"
+    return f"input:{var.name}:{var.type}"
+
+
+def graph_digest(outputs, extra=()) -> str:
+    """Return a SHA-256 digest of the graphs of ``outputs``: operations, constants, input types.
+
+    Shared variables (the data) enter by name and type only, so the same model on other data
+    has the same digest. Equal digests in two processes mean the same computation.
+
+    Parameters
+    ----------
+    outputs : sequence of pytensor.graph.basic.Variable
+    extra : sequence of str
+        Anything else the compiled result depends on.
+
+    Returns
+    -------
+    str
+    """
+    h = hashlib.sha256()
+    index = {}
+
+    def visit(var):
+        stack = [(var, False)]
+        while stack:
+            v, expanded = stack.pop()
+            if v in index:
+                continue
+            if v.owner is None:
+                index[v] = len(index)
+                h.update(f"{index[v]}={_describe_root(v)};".encode())
+            elif expanded:
+                node = v.owner
+                args = ",".join(str(index[i]) for i in node.inputs)
+                for k, out in enumerate(node.outputs):
+                    if out not in index:
+                        index[out] = len(index)
+                        h.update(f"{index[out]}={_describe_op(node.op)}({args})[{k}]:{out.type};".encode())
+            else:
+                stack.append((v, True))
+                stack.extend((i, False) for i in reversed(v.owner.inputs))
+
+    for out in outputs:
+        visit(out)
+        h.update(f"out:{index[out]};".encode())
+    for e in extra:
+        h.update(f"extra:{e};".encode())
+    return h.hexdigest()
+
+
+# --- the MAP + Laplace function ------------------------------------------------------------
+@dataclasses.dataclass
+class MapFunction:
+    """log p, ∇log p and a Hessian-vector product of a model, on natural parameters.
+
+    Call it as ``fn(x, v) -> (logp, grad, hvp)``; :meth:`set_data` swaps the data in.
+    """
+
+    function: object
+    names: tuple
+
+    def __call__(self, x, v):
+        return self.function(x, v)
+
+    @property
+    def data_names(self) -> list:
+        """Return the names of the data containers the function reads."""
+        return [s.name for s in self.function.get_shared()]
+
+    def set_data(self, data: dict):
+        """Give the function new data, ``{container name: array}`` (any length)."""
+        shared = {s.name: s for s in self.function.get_shared()}
+        for name, value in data.items():
+            if name not in shared:
+                raise KeyError(f"the compiled model has no data container {name!r}")
+            shared[name].set_value(np.asarray(value, dtype=shared[name].dtype))
+
+
+def _map_logp(model, names):
+    """Return ``(flat, logp)``: log p of the natural parameters joined in one vector, no Jacobian."""
+    from pymc.model.transform.conditioning import remove_value_transforms
+    from pymc.pytensorf import join_nonshared_inputs
+
+    natural = remove_value_transforms(model)
+    values = [natural.rvs_to_values[natural[name]] for name in names]
+    for v in values:
+        if v.ndim != 0:
+            raise ValueError(f"free variable {v.name} is not a scalar; bayesfit fits scalars")
+    point = {v.name: np.zeros(()) for v in values}
+    [logp], flat = join_nonshared_inputs(point, [natural.logp(jacobian=False)], values)
+    return flat, logp
+
+
+def _compile_map(flat, logp, names):
+    import pytensor
+    import pytensor.tensor as pt
+
+    # Forward-over-reverse: d/dx (∇log p · v), exact, one extra backward pass, and far cheaper
+    # to compile than a symbolic Hessian of a large likelihood graph.
+    grad = pt.grad(logp, flat)
+    direction = pt.dvector("direction")
+    hvp = pt.grad(pt.dot(grad, direction), flat)
+    return MapFunction(pytensor.function([flat, direction], [logp, grad, hvp], on_unused_input="ignore"),
+                       tuple(names))
+
+
+def _structure_key(model, tag, build):
+    """Return the cache key of ``model`` for ``tag``: remembered per model object, else built."""
+    with _LOCK:
+        key = _KEYS.get(model, {}).get(tag)
+    if key is None:
+        key = tag[0] + "-" + build()
+        with _LOCK:
+            _KEYS.setdefault(model, {})[tag] = key
+    return key
+
+
+def _disk_load(path):
+    try:
+        with open(path, "rb") as fh:
+            return pickle.loads(zlib.decompress(fh.read()))
+    except Exception:  # noqa: BLE001 - a damaged or foreign file is recompiled, never fatal
+        return None
+
+
+def _disk_store(path, obj):
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), 3))
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
+    except Exception:  # noqa: BLE001 - a read-only home must not stop a fit
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def model_data(model) -> dict:
+    """Return the values of a PyMC model's ``pm.Data`` containers, ``{name: array}``."""
+    return {v.name: v.get_value() for v in model.data_vars}
+
+
+def map_function(model, names, *, disk=True, announce=None):
+    """Return the compiled MAP + Laplace function of ``model``, holding the model's data.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        Its free variables ``names`` are scalars; its data are ``pm.Data`` containers, whose
+        current values the returned function reads.
+    names : sequence of str
+    disk : bool
+        Use the on-disk cache (see the module docstring).
+    announce : callable, optional
+        Called as ``announce(COMPILED)`` just before compiling and ``announce(LOADED)`` before
+        loading from disk; not for a function reused in memory.
+
+    Returns
+    -------
+    (MapFunction, str)
+        The function, and how it was obtained: :data:`COMPILED`, :data:`REUSED` or
+        :data:`LOADED`.
+    """
+    names = tuple(names)
+    graph = {}
+
+    def digest():
+        graph["flat"], graph["logp"] = _map_logp(model, names)
+        return graph_digest([graph["logp"]], extra=names)
+
+    key = _structure_key(model, ("map", names), digest)
+    with _LOCK:
+        fn = _MEMORY.get(key)
+    how = REUSED
+    if fn is None:
+        path = cache_dir() / f"{key}.pkl"
+        fn = None
+        if disk and path.exists():
+            if announce is not None:
+                announce(LOADED)
+            fn = _disk_load(path)
+        how = LOADED
+        if not isinstance(fn, MapFunction) or fn.names != names:
+            if announce is not None:
+                announce(COMPILED)
+            if not graph:
+                graph["flat"], graph["logp"] = _map_logp(model, names)
+            fn = _compile_map(graph["flat"], graph["logp"], names)
+            how = COMPILED
+            if disk:
+                fn.set_data({k: v[:1] if np.ndim(v) else v for k, v in model_data(model).items()})  # small file
+                _disk_store(path, fn)
+        with _LOCK:
+            _MEMORY[key] = fn
+    fn.set_data(model_data(model))
+    return fn, how
+
+
+# --- nutpie's compiled model ---------------------------------------------------------------
+@dataclasses.dataclass
+class NutsModel:
+    """nutpie's compiled model of one structure, and the map to its unconstrained space."""
+
+    compiled: object
+    to_unconstrained: object
+    names: tuple
+
+    def prepared(self, data: dict, start: dict | None):
+        """Return the compiled model with ``data`` and every chain starting at ``start``."""
+        known = self.compiled.shared_data
+        compiled = self.compiled.with_data(**{k: v for k, v in data.items() if k in known})
+        if start is not None:
+            for shared in self.to_unconstrained.get_shared():  # the bounds, for the transforms
+                if shared.name in data:
+                    shared.set_value(np.asarray(data[shared.name], dtype=shared.dtype))
+            x0 = np.asarray(self.to_unconstrained(*[float(start[n]) for n in self.names]), dtype=float)
+            if not np.all(np.isfinite(x0)):
+                raise ValueError(f"the NUTS start point {start} is outside the parameters' support")
+            compiled = dataclasses.replace(compiled, initial_point_func=lambda seed: x0.copy())
+        return compiled
+
+
+def _to_unconstrained(model):
+    """Compile natural values → nutpie's flat unconstrained vector (in ``model.free_RVs`` order)."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    inputs, parts = [], []
+    for rv in model.free_RVs:
+        x = pt.dscalar(rv.name)
+        inputs.append(x)
+        transform = model.rvs_to_transforms.get(rv)
+        value = transform.forward(x, *rv.owner.inputs) if transform is not None else x
+        parts.append(pt.as_tensor(value).astype("float64").ravel())
+    return pytensor.function(inputs, pt.concatenate(parts), mode="FAST_COMPILE", on_unused_input="ignore")
+
+
+def nuts_model(model, *, announce=None):
+    """Return nutpie's compiled model of ``model`` for this process, compiling it once.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        Scalar free variables; data in ``pm.Data`` containers.
+    announce : callable, optional
+        Called as ``announce(COMPILED)`` just before compiling.
+
+    Returns
+    -------
+    (NutsModel, str)
+        :data:`COMPILED` or :data:`REUSED`. Call its ``prepared(model_data(model), start)``.
+    """
+    import nutpie
+
+    def digest():
+        values = [model.rvs_to_values[rv] for rv in model.free_RVs]
+        transforms = [f"{rv.name}:{type(model.rvs_to_transforms.get(rv)).__qualname__}"
+                      for rv in model.free_RVs]
+        return graph_digest([model.logp(jacobian=True), *values], extra=transforms)
+
+    key = _structure_key(model, ("nuts",), digest)
+    with _LOCK:
+        entry = _MEMORY.get(key)
+    if entry is not None:
+        return entry, REUSED
+    if announce is not None:
+        announce(COMPILED)
+    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    names = tuple(rv.name for rv in model.free_RVs)
+    entry = NutsModel(compiled, _to_unconstrained(model), names)
+    with _LOCK:
+        _MEMORY[key] = entry
+    return entry, COMPILED

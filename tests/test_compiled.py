@@ -1,0 +1,86 @@
+"""Compile once, fit many: new data reuse the compiled functions and still give the right answer."""
+
+import numpy as np
+import pytest
+
+import bayesfit as bf
+from bayesfit import compiled
+from bayesfit.models import dimuon_model
+from bayesfit.models.weighted_mean_model import closed_form
+
+
+def _check_map_equals_mle(res, tol=0.01):
+    for name, c in res.comparison.items():
+        assert abs(c["map_minus_mle_in_hesse"]) < tol, name
+        assert c["laplace_over_hesse"] == pytest.approx(1.0, abs=0.02), name
+
+
+def test_refit_of_new_data_of_another_length_reuses_the_compiled_map():
+    model = dimuon_model.dimuon()
+    first = bf.fit(model, model.simulate(dimuon_model.TRUTH, 3000, 1), binned=False, log=None)
+    # A second problem of the same structure, new events of another length: nothing compiles,
+    # and MAP = MLE still holds, which it could not if the old events were still in the graph.
+    again = bf.fit(model, model.simulate(dimuon_model.TRUTH, 2200, 2), binned=False, log=None)
+    assert again.compiled["map_laplace"] == compiled.REUSED
+    assert again.timing_s["map_laplace_compile"] < 0.5
+    assert again.problem.n_data == 2200
+    _check_map_equals_mle(first)
+    _check_map_equals_mle(again)
+    assert abs(again["mu"].mle - first["mu"].mle) > 1e-6  # a different dataset, a different answer
+
+
+def test_nuts_reuses_nutpie_model_with_new_data():
+    pytest.importorskip("nutpie")
+    model = bf.models.weighted_mean()
+    kw = dict(sample=True, draws=400, tune=400, chains=2, seed=3, progressbar=False, log=None)
+    x1, s1 = np.array([0.5, 0.2, 0.3]), np.array([0.25, 0.1, 0.1])
+    x2, s2 = np.array([1.5, 1.1, 1.3, 1.2, 0.9]), np.array([0.2, 0.2, 0.1, 0.3, 0.1])
+    bf.fit(model, {"x": x1, "sigma": s1}, **kw)
+    res = bf.fit(model, {"x": x2, "sigma": s2}, **kw)
+    assert res.compiled == {"map_laplace": compiled.REUSED, "nuts": compiled.REUSED}
+    mean, err, _ = closed_form(x2, s2)
+    post = res["mean"].posterior
+    assert abs(post.mean - mean) < 0.15 * err  # the new data reached the sampler
+    assert post.sd == pytest.approx(err, rel=0.15)
+    assert res["mean"].map == pytest.approx(mean, abs=1e-4 * err)
+
+
+def test_digest_follows_the_structure_not_the_data():
+    model = dimuon_model.dimuon()
+    p1, _ = model.prepare(model.simulate(dimuon_model.TRUTH, 500, 1), binned=50)
+    p2, _ = model.prepare(model.simulate(dimuon_model.TRUTH, 900, 2), binned=50)
+    p3, _ = model.prepare(model.simulate(dimuon_model.TRUTH, 900, 2), binned=60)
+    digest = lambda p: compiled.graph_digest([p._build_pymc_model().logp()])
+    assert digest(p1) == digest(p2)
+    assert digest(p1) != digest(p3)
+    # Bounds are data too (a guess may derive them from each dataset) ...
+    wider = model.with_params({"mu": model.params[0].replace(upper=10.7)})
+    p4, _ = wider.prepare(model.simulate(dimuon_model.TRUTH, 500, 1), binned=50)
+    assert digest(p4) == digest(p1)
+    # ... but the window is structure.
+    other = dimuon_model.dimuon(window=(10.3, 10.8))
+    p5, _ = other.prepare(model.simulate(dimuon_model.TRUTH, 900, 2), binned=50)
+    assert digest(p5) != digest(p1)
+
+
+def test_disk_cache_gives_the_same_function(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAYESFIT_CACHE_DIR", str(tmp_path))
+    model = bf.models.line_fit()
+    data = {"v": [0.0, 1.0, 2.0, 3.0, 4.0], "x": [0.1, 1.1, 1.9, 3.2, 3.9], "sigma": [0.1] * 5}
+    problem, _ = model.prepare(data)
+    pm_model = problem.pymc_model()
+    compiled.clear_memory()
+    fn, how = compiled.map_function(pm_model, problem.names)
+    assert how == compiled.COMPILED
+    assert list(tmp_path.rglob("map-*.pkl"))
+    compiled.clear_memory()
+    fn2, how2 = compiled.map_function(pm_model, problem.names)
+    assert how2 == compiled.LOADED
+    x, v = problem.start + 0.1, np.ones(len(problem.names))
+    for a, b in zip(fn(x, v), fn2(x, v)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    # A damaged cache file is recompiled, never fatal.
+    for f in tmp_path.rglob("map-*.pkl"):
+        f.write_bytes(b"not a pickle")
+    compiled.clear_memory()
+    assert compiled.map_function(pm_model, problem.names)[1] == compiled.COMPILED
