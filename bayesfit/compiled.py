@@ -23,9 +23,11 @@ stale one:
 
 nutpie's compiled model cannot be stored: its numba C callbacks close over run-time objects
 (numba refuses to cache them), so NUTS compiles once per process and structure (about 10 s on
-two cores for the di-muon model, then :meth:`nutpie.compiled_pyfunc` ``with_data`` swaps the
+two cores for the di-muon model; then nutpie's ``CompiledPyMCModel.with_data`` swaps the
 data in). PyTensor's C modules live in ``pytensor.config.compiledir`` and numba's kernels in
 their package's ``__pycache__`` (or ``$NUMBA_CACHE_DIR``); both are reused across processes.
+With ``sampler="pymc"``, ``pymc.sample`` compiles its own functions on every call (a PyMC
+limitation); nutpie, the default, does not.
 """
 
 from __future__ import annotations
