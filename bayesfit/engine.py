@@ -260,7 +260,11 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
         warnings.append("the HESSE covariance is not accurate (not positive definite or forced)")
     if mle.at_limit:
         warnings.append(f"parameter(s) at a bound: {', '.join(mle.at_limit)}; widen the bounds")
-    bad_minos = [n for n, ok in mle.minos_valid.items() if not ok]
+    cut = mle.minos_at_limit
+    if cut:
+        warnings.append("MINOS interval cut off by a parameter bound (the error on that side is only the "
+                        "distance to the bound): " + ", ".join(f"{n} ({side})" for n, side in cut.items()))
+    bad_minos = [n for n, ok in mle.minos_valid.items() if not ok and n not in cut]
     if mle.valid and bad_minos:
         warnings.append(f"MINOS interval invalid for: {', '.join(bad_minos)}")
     if not map_.converged:
@@ -271,6 +275,7 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
         "migrad_valid": mle.valid,
         "hesse_accurate": mle.accurate,
         "minos_valid": mle.minos_valid,
+        "minos_at_limit": mle.minos_at_limit,
         "at_limit": list(mle.at_limit),
         "nll_min": mle.fval,
         "nfcn": mle.nfcn,

@@ -36,11 +36,14 @@ class MLEResult:
     accurate : bool
         Whether the HESSE covariance is accurate and positive definite.
     minos_valid : dict of str to bool
-        Whether each MINOS interval is valid.
+        Whether each MINOS interval is valid: found, and not cut off by a parameter bound.
     nfcn : int
         Number of cost-function calls.
     at_limit : tuple of str
         Parameters whose value sits at a bound (their errors are not meaningful).
+    minos_at_limit : dict of str to str
+        Parameters whose MINOS scan stopped at a bound, ``{name: "lower" | "upper" | "both"}``:
+        the interval on that side is the distance to the bound, not a Δ(−ln L) = ½ crossing.
     minuit : iminuit.Minuit
         The minimiser itself, for further scans (``mnprofile``, ``mncontour``).
     """
@@ -56,6 +59,7 @@ class MLEResult:
     minos_valid: dict
     nfcn: int
     at_limit: tuple = ()
+    minos_at_limit: dict = field(default_factory=dict)
     minuit: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -124,14 +128,18 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
             errors, cov, accurate = snapshot()
         m.limits = limits
     fval, valid = float(m.fval), bool(m.valid)
-    minos_err, minos_ok = {}, {}
+    minos_err, minos_ok, minos_cut = {}, {}, {}
     if minos and valid:
         for name in names:
             try:
                 m.minos(name)
                 me = m.merrors[name]
                 minos_err[name] = (float(me.lower), float(me.upper))
-                minos_ok[name] = bool(me.is_valid)
+                # iminuit calls an interval that ends on a bound valid; it is not a crossing.
+                sides = [s for s, hit in (("lower", me.at_lower_limit), ("upper", me.at_upper_limit)) if hit]
+                if sides:
+                    minos_cut[name] = "both" if len(sides) == 2 else sides[0]
+                minos_ok[name] = bool(me.is_valid) and not sides
             except RuntimeError:
                 minos_err[name] = (float("nan"), float("nan"))
                 minos_ok[name] = False
@@ -150,5 +158,6 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
         minos_valid=minos_ok,
         nfcn=int(m.nfcn),
         at_limit=at_limit,
+        minos_at_limit=minos_cut,
         minuit=m,
     )
