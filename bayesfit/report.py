@@ -106,10 +106,7 @@ def summary_text(fit: FitResult, *, markdown=False) -> str:
         lines.append("")
     lines.append(format_table(fit, markdown=markdown))
     lines.append("")
-    lines.append(
-        f"χ² / ndf = {gof['chi2']:.4g} / {gof['ndf']} = {gof['chi2'] / max(gof['ndf'], 1):.3f},"
-        f"  p-value = {gof['p_value']:.4g}   (−ln L at minimum = {fit.mle.fval:.6g})"
-    )
+    lines.append(f"{gof_text(gof)}   (−ln L at minimum = {fit.mle.fval:.6g})")
     lines.append("")
     lines.append(_correlation_text(fit, markdown))
     t = fit.timing_s
@@ -156,12 +153,31 @@ def summary_html(fit: FitResult) -> str:
              f"{html.escape(str(p.meta.get('likelihood', '')))}</p>",
              "<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
              + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>",
-             f"<p>χ² / ndf = {gof['chi2']:.4g} / {gof['ndf']}, p-value = {_g(gof['p_value'], 4)}</p>"]
+             f"<p>{gof_text(gof)}</p>"]
     for w in fit.notes:
         parts.append(f"<p>note: {html.escape(w)}</p>")
     for w in fit.diagnostics["warnings"]:
         parts.append(f"<p style='color:#b00'>warning: {html.escape(w)}</p>")
     return "\n".join(parts)
+
+
+def gof_text(gof: dict) -> str:
+    """Return the goodness of fit as one line; no test where no degree of freedom is left.
+
+    Parameters
+    ----------
+    gof : dict
+        ``{"chi2", "ndf", "p_value"}`` and, for binned χ², ``"bins_used"``.
+
+    Returns
+    -------
+    str
+    """
+    if gof["ndf"] > 0:
+        return (f"χ² / ndf = {gof['chi2']:.4g} / {gof['ndf']} = {gof['chi2'] / gof['ndf']:.3f},"
+                f"  p-value = {gof['p_value']:.4g}")
+    used = f" ({gof['bins_used']} bins with more than 5 expected events)" if "bins_used" in gof else ""
+    return f"χ² = {gof['chi2']:.4g} with ndf = {gof['ndf']}{used}: too few data for a goodness-of-fit test"
 
 
 def write_report(fit: FitResult, out, *, log=print) -> list:
