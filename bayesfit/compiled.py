@@ -28,6 +28,9 @@ data in). PyTensor's C modules live in ``pytensor.config.compiledir`` and numba'
 their package's ``__pycache__`` (or ``$NUMBA_CACHE_DIR``); both are reused across processes.
 With ``sampler="pymc"``, ``pymc.sample`` compiles its own functions on every call (a PyMC
 limitation); nutpie, the default, does not.
+
+A compiled function holds the data of the fit that uses it, so fits of one structure must not
+run at the same time in threads of one process; run parallel fits in separate processes.
 """
 
 from __future__ import annotations
@@ -167,12 +170,15 @@ class MapFunction:
         return [s.name for s in self.function.get_shared()]
 
     def set_data(self, data: dict):
-        """Give the function new data, ``{container name: array}`` (any length)."""
+        """Give the function new data, ``{container name: array}`` (any length).
+
+        Containers the function does not read (a model's data that do not enter log p) are
+        ignored: they cannot change its values.
+        """
         shared = {s.name: s for s in self.function.get_shared()}
         for name, value in data.items():
-            if name not in shared:
-                raise KeyError(f"the compiled model has no data container {name!r}")
-            shared[name].set_value(np.asarray(value, dtype=shared[name].dtype))
+            if name in shared:
+                shared[name].set_value(np.asarray(value, dtype=shared[name].dtype))
 
 
 def _map_logp(model, names):

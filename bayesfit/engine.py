@@ -337,6 +337,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits)
 
     model = problem.pymc_model()
+
     def announce(what):
         if what == COMPILED:
             log(f"compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
@@ -356,7 +357,8 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     if sample:
         if sampler == "auto":
             sampler = default_sampler()
-        nuts_pm = problem.sampling_model() or model
+        nuts_pm = problem.sampling_model()
+        nuts_pm = model if nuts_pm is None else nuts_pm
         nuts = None
         if sampler == "nutpie":
             announce = lambda what: log("compiling the sampler's model with nutpie/numba (once per process) ...")
