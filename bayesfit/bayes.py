@@ -271,8 +271,13 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
         # passes start_point(): at the mode itself the gradient vanishes and nutpie's
         # gradient-based mass-matrix start fails).
         compiled = nuts.prepared(model_data(model), dict(initvals) if initvals else None)
-        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                             progress_bar=progressbar, **NUTPIE_OPTIONS)
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                              progress_bar=progressbar, **NUTPIE_OPTIONS)
+        # nutpie catches Ctrl-C itself and returns the draws made so far: a partial posterior
+        # must not pass for a result.
+        if "posterior" not in idata.groups() or idata.posterior.sizes.get("draw", 0) < draws:
+            raise KeyboardInterrupt("NUTS sampling was interrupted")
+        return idata
     if sampler != "pymc":
         raise ValueError(f"unknown sampler {sampler!r}; use 'nutpie' or 'pymc'")
     pymc_log = logging.getLogger("pymc")

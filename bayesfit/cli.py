@@ -214,7 +214,46 @@ def _build(args):
     return model, data, meta, binned, notes
 
 
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
+    """Run the command line (see :func:`run`); Ctrl-C or SIGTERM stop it with one line.
+
+    An interrupted run leaves ``--out`` exactly as it was.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` if omitted.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on bad input, 130 after Ctrl-C (SIGTERM exits with 143).
+    """
+    import signal
+    import threading
+
+    restore = None
+    if threading.current_thread() is threading.main_thread():
+        restore = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print("bayesfit: interrupted; the output folder was left as it was", file=sys.stderr)
+        return 130
+    except SystemExit as stop:
+        if stop.code == 128 + signal.SIGTERM:
+            print("bayesfit: terminated; the output folder was left as it was", file=sys.stderr)
+        raise
+    finally:
+        if restore is not None:
+            signal.signal(signal.SIGTERM, restore)
+
+
+def run(argv=None) -> int:
     """Run the command line.
 
     Parameters
@@ -253,7 +292,7 @@ def main(argv=None) -> int:
         print(f"{prog}: error: {source}{err}", file=sys.stderr)
         return 2
     say(f"writing result.json, summary.md, plots{', posterior.nc' if args.sample else ''} ...")
-    written = result.save(out)
+    written = result.save(out)  # replaces the previous set as a whole, or leaves it (report.write_report)
     print()
     print(result)
     print()

@@ -180,19 +180,47 @@ def gof_text(gof: dict) -> str:
     return f"χ² = {gof['chi2']:.4g} with ndf = {gof['ndf']}{used}: too few data for a goodness-of-fit test"
 
 
+#: File in an output folder listing the files of the run that wrote it (bayesfit's own).
+MANIFEST = ".bayesfit-files.json"
+
+
+#: What a run of a release without the manifest may have left beside its ``result.json``.
+_LEGACY = ("result.json", "summary.md", "posterior.nc", "posterior_marginals.png", "posterior_marginals.pdf",
+           "pairs.png", "pairs.pdf")
+
+
+def _owned_files(out: Path) -> list:
+    """Return the files of the previous run in ``out`` (from its manifest), or []."""
+    try:
+        names = json.loads((out / MANIFEST).read_text())["files"]
+    except FileNotFoundError:
+        names = _LEGACY if (out / "result.json").is_file() else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [out / n for n in names if isinstance(n, str) and "/" not in n and (out / n).is_file()]
+
+
 def write_report(fit: FitResult, out, *, log=print) -> list:
-    """Write every output of a fit into ``out``, atomically.
+    """Write every output of a fit into ``out``, replacing the previous run's set as a whole.
 
     Writes ``result.json``, ``summary.md``, the model's own plots, the pair plot, and with a
     posterior the marginal plots and ``posterior.nc``. Plots come as PNG and PDF.
+
+    Every file is first written into a hidden folder inside ``out`` (only ``out`` needs to be
+    writable); then the previous run's files (listed in ``out/.bayesfit-files.json``) are moved
+    aside, the new ones moved in, the list rewritten, and the old set deleted. If anything fails
+    or the process is interrupted (``KeyboardInterrupt``, or ``SystemExit`` from the command
+    line's SIGTERM handler) before the new list is written, the old set is put back: ``out``
+    holds either the complete old set or the complete new one, never files of two runs, and no
+    temporary folder is left behind. Files in ``out`` that bayesfit did not write are left alone.
 
     Parameters
     ----------
     fit : FitResult
     out : str or pathlib.Path
-        Target folder; created if needed. Files of the same name are replaced.
+        Target folder; created if needed.
     log : callable
-        Receives one line per written file.
+        Unused; kept for compatibility.
 
     Returns
     -------
@@ -200,26 +228,42 @@ def write_report(fit: FitResult, out, *, log=print) -> list:
         Files now in ``out``.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    out.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=".bayesfit-new-", dir=out))
+    old = None
+    moved_in, moved_out, committed = [], [], False
     try:
         result = result_dict(fit)
-        (tmp / "result.json").write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-        (tmp / "summary.md").write_text(summary_text(fit, markdown=True) + "\n")
+        (new / "result.json").write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
+        (new / "summary.md").write_text(summary_text(fit, markdown=True) + "\n")
         figures = dict(fit.problem.plots(fit))
         if len(fit.problem.params) > 1:
             figures["pairs"] = plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)
         if fit.idata is not None:
             figures["posterior_marginals"] = plot_marginals(fit.problem.params, fit.mle, fit.idata)
-            fit.idata.to_netcdf(str(tmp / "posterior.nc"))
+            fit.idata.to_netcdf(str(new / "posterior.nc"))
         for stem, fig in figures.items():
-            save_figure(fig, tmp, stem)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for f in sorted(tmp.iterdir()):
-            target = out / f.name
-            f.replace(target)
-            written.append(target)
-        return written
+            save_figure(fig, new, stem)
+        files = sorted(f.name for f in new.iterdir())
+        manifest = new / MANIFEST
+        manifest.write_text(json.dumps({"files": files}) + "\n")
+        old = Path(tempfile.mkdtemp(prefix=".bayesfit-old-", dir=out))
+        previous = {f.name for f in _owned_files(out)} | {n for n in files if (out / n).is_file()}
+        for name in sorted(previous):
+            (out / name).replace(old / name)
+            moved_out.append(name)
+        for name in files:
+            (new / name).replace(out / name)
+            moved_in.append(name)
+        manifest.replace(out / MANIFEST)  # the commit point: from here on the new set stands
+        committed = True
+        return [out / n for n in files]
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not committed:
+            for name in moved_in:
+                (out / name).unlink(missing_ok=True)
+            for name in moved_out:
+                (old / name).replace(out / name)
+        shutil.rmtree(new, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

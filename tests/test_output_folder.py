@@ -1,0 +1,116 @@
+"""The output folder holds one complete set of files: the old run's or the new one's."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import bayesfit as bf
+from bayesfit import report
+
+DATA = {"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]}
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _check_one_complete_set(folder: Path, foreign=()):
+    assert not [p for p in folder.iterdir() if p.name.startswith(".bayesfit-new") or p.name.startswith(".bayesfit-old")]
+    listed = json.loads((folder / report.MANIFEST).read_text())["files"]
+    present = {p.name for p in folder.iterdir() if p.is_file() and p.name not in (report.MANIFEST, *foreign)}
+    assert present == set(listed)
+
+
+@pytest.fixture(scope="module")
+def fits():
+    model = bf.models.weighted_mean()
+    kw = dict(log=None, draws=200, tune=200, chains=2, seed=1, progressbar=False)
+    return bf.fit(model, DATA, sample=True, **kw), bf.fit(model, DATA, **kw)
+
+
+def test_run_without_posterior_removes_the_old_posterior(tmp_path, fits):
+    sampled, plain = fits
+    sampled.save(tmp_path)
+    assert (tmp_path / "posterior.nc").exists()
+    (tmp_path / "notes.txt").write_text("mine")  # not bayesfit's: must stay
+    written = plain.save(tmp_path)
+    assert not (tmp_path / "posterior.nc").exists()
+    assert not list(tmp_path.glob("posterior_marginals.*"))
+    assert {p.name for p in written} == {p.name for p in tmp_path.iterdir()} - {"notes.txt", report.MANIFEST}
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    _check_one_complete_set(tmp_path, foreign=["notes.txt"])
+
+
+def test_failure_while_writing_leaves_the_old_set(tmp_path, fits, monkeypatch):
+    sampled, plain = fits
+    sampled.save(tmp_path)
+    before = _snapshot(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "save_figure", broken)
+    with pytest.raises(OSError, match="disk full"):
+        plain.save(tmp_path)
+    assert _snapshot(tmp_path) == before
+    _check_one_complete_set(tmp_path)
+
+
+@pytest.mark.parametrize("fail_at", [1, 3, 9])
+def test_interrupt_while_swapping_restores_the_old_set(tmp_path, fits, monkeypatch, fail_at):
+    sampled, plain = fits
+    sampled.save(tmp_path)
+    before = _snapshot(tmp_path)
+    calls = {"n": 0}
+    original = Path.replace
+
+    def flaky(self, target):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise KeyboardInterrupt
+        return original(self, target)
+
+    monkeypatch.setattr(Path, "replace", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        plain.save(tmp_path)
+    monkeypatch.setattr(Path, "replace", original)
+    assert _snapshot(tmp_path) == before
+    _check_one_complete_set(tmp_path)
+
+
+def test_writable_out_under_read_only_parent(tmp_path, fits):
+    if os.geteuid() == 0:
+        pytest.skip("root ignores folder permissions")
+    out = tmp_path / "parent" / "out"
+    out.mkdir(parents=True)
+    (tmp_path / "parent").chmod(0o555)
+    try:
+        fits[1].save(out)
+        _check_one_complete_set(out)
+    finally:
+        (tmp_path / "parent").chmod(0o755)
+
+
+@pytest.mark.parametrize("sig,delay", [(signal.SIGTERM, 1.0), (signal.SIGTERM, 4.0), (signal.SIGINT, 4.0),
+                                       (signal.SIGTERM, 6.0)])
+def test_signal_to_a_real_run_leaves_old_or_new_set(tmp_path, fits, sig, delay):
+    out = tmp_path / "out"
+    fits[0].save(out)
+    old = _snapshot(out)
+    cmd = [sys.executable, "-m", "bayesfit", "weighted-mean", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=300)
+    if proc.returncode == 0:  # finished before the signal: the new set
+        assert not (out / "posterior.nc").exists()
+    else:
+        assert proc.returncode in (130, 143, -sig), err
+        assert _snapshot(out) == old, err
+    _check_one_complete_set(out)
