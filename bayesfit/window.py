@@ -145,6 +145,13 @@ class WindowModel:
         self.params = self._collect_params()
         self._pymc_models = {}  # built once per likelihood kind, see WindowProblem.pymc_model
 
+    def __getstate__(self):
+        # The PyMC models built for fits are a per-process cache: never pickled (Dask workers
+        # build their own).
+        state = self.__dict__.copy()
+        state["_pymc_models"] = {}
+        return state
+
     def _collect_params(self):
         found = {}
         things = [p for c in self.components for p in c.params] + list(self.weights)
