@@ -219,7 +219,7 @@ def _terminate(signum, frame):
 
 
 def main(argv=None) -> int:
-    """Run the command line (see :func:`run`); Ctrl-C or SIGTERM stop it with one line.
+    """Run the command line; Ctrl-C or SIGTERM stop it with one line.
 
     An interrupted run leaves ``--out`` exactly as it was.
 
@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     if threading.current_thread() is threading.main_thread():
         restore = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return run(argv)
+        return _run(argv)
     except KeyboardInterrupt:
         print("bayesfit: interrupted; the output folder was left as it was", file=sys.stderr)
         return 130
@@ -253,19 +253,8 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGTERM, restore)
 
 
-def run(argv=None) -> int:
-    """Run the command line.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments without the program name; ``sys.argv[1:]`` if omitted.
-
-    Returns
-    -------
-    int
-        Exit status: 0 on success, 2 on bad input.
-    """
+def _run(argv):
+    """Parse ``argv``, fit, write the outputs; the exit status of :func:`main` without interrupts."""
     _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)

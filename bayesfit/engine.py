@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import arviz as az
 import numpy as np
@@ -338,18 +339,10 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
 
     model = problem.pymc_model()
 
-    def announce(what):
-        if what == COMPILED:
-            log(f"compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
-                f"(first run of this model only, then cached in {cache_dir()}) ...")
-        else:
-            log("loading the compiled MAP + Laplace functions from the disk cache ...")
-
-    with _stage(None, "", timing, "map_laplace_compile"):
-        fn, how = map_function(model, names, announce=announce)
-    compiled["map_laplace"] = how
-    if how in (COMPILED, LOADED):
-        log(f"  done in {timing['map_laplace_compile']:.1f} s")
+    fn, compiled["map_laplace"] = _obtain(log, timing, "map_laplace_compile", partial(map_function, model, names), {
+        COMPILED: "compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
+                  f"(first run of this model only, then cached in {cache_dir()}) ...",
+        LOADED: "loading the compiled MAP + Laplace functions from the disk cache ..."})
     with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
         map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, function=fn)
 
@@ -361,12 +354,8 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         nuts_pm = model if nuts_pm is None else nuts_pm
         nuts = None
         if sampler == "nutpie":
-            announce = lambda what: log("compiling the sampler's model with nutpie/numba (once per process) ...")
-            with _stage(None, "", timing, "nuts_compile"):
-                nuts, how = nuts_model(nuts_pm, announce=announce)
-            compiled["nuts"] = how
-            if how == COMPILED:
-                log(f"  done in {timing['nuts_compile']:.1f} s")
+            nuts, compiled["nuts"] = _obtain(log, timing, "nuts_compile", partial(nuts_model, nuts_pm), {
+                COMPILED: "compiling the sampler's model with nutpie/numba (once per process) ..."})
         with _stage(log, f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws)", timing, "nuts"):
             idata = sample_nuts(
                 draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
@@ -389,20 +378,39 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled)
 
 
+def _obtain(log, timing, key, get, messages):
+    """Return ``get(announce=...)``'s compiled object and how it was obtained, timed into ``timing[key]``.
+
+    ``get`` calls ``announce(kind)`` before slow work (compiling, loading); the matching line of
+    ``messages`` is logged then, and the time when it ends. Work reused in memory stays silent.
+    """
+    announced = []
+
+    def announce(kind):
+        announced.append(kind)
+        log(messages[kind])
+
+    t = time.perf_counter()
+    obj, how = get(announce=announce)
+    timing[key] = time.perf_counter() - t
+    if announced:
+        log(f"  done in {timing[key]:.1f} s")
+    return obj, how
+
+
 class _stage:
-    """Time a stage into ``timing[key]``; with a ``log``, say when it starts and ends."""
+    """Time a stage into ``timing[key]``, saying when it starts and ends."""
 
     def __init__(self, log, title, timing, key):
         self.log, self.title, self.timing, self.key = log, title, timing, key
 
     def __enter__(self):
-        if self.log is not None:
-            self.log(f"{self.title} ...")
+        self.log(f"{self.title} ...")
         self.t = time.perf_counter()
 
     def __exit__(self, *exc):
         self.timing[self.key] = time.perf_counter() - self.t
-        if self.log is not None and exc[0] is None:
+        if exc[0] is None:
             self.log(f"  done in {self.timing[self.key]:.2f} s")
         return False
 
