@@ -178,10 +178,20 @@ def find_map_laplace(*, names, start, bounds, model=None, function=None, tol=1e-
         covariance = np.full_like(hessian, np.nan)
     if posdef:
         # Optimisers' own stopping messages reflect the rounding of a sum over many events;
-        # what matters is the distance left to the mode in units of σ: √(gᵀ H⁻¹ g).
-        distance = float(np.sqrt(max(grad @ covariance @ grad, 0.0)))
+        # what matters is the distance left to the mode in units of σ: √(gᵀ H⁻¹ g), taken over
+        # the parameters free to move. One held at a bound by its gradient (pushing outwards)
+        # is where the constrained mode has it; its gradient there is not a distance.
+        tiny = 1e-9 * (hi - lo)
+        held = ((x <= lo + tiny) & (grad > 0)) | ((x >= hi - tiny) & (grad < 0))
+        free = ~held
+        distance = 0.0
+        if free.any():
+            g, h = grad[free], hessian[np.ix_(free, free)]
+            distance = float(np.sqrt(max(g @ np.linalg.solve(h, g), 0.0)))
         converged = distance < 1e-3
         message += f"; distance to the mode {distance:.1e} σ"
+        if held.any():
+            message += " (" + ", ".join(n for n, h_ in zip(names, held) if h_) + " held at a bound)"
     converged = converged and bool(np.all(np.isfinite(x)))
     return MAPResult(names, x, covariance, hessian, posdef, -nlp, converged, message)
 

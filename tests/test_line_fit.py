@@ -72,3 +72,24 @@ def test_shifted_model_decorrelates():
     assert abs(fit.mle.correlation[0, 1]) < 1e-4
     assert abs(fit.map.correlation[0, 1]) < 1e-9
     assert abs(b["map"] - b["mle"]) < 1e-3 * b["hesse"]
+
+
+def test_map_held_at_a_bound_is_converged():
+    """A mode held at a bound by the data is converged; the free parameter is at its own optimum.
+
+    The slope is capped at 0.7 V/V below its free optimum (0.80). The constrained optimum of
+    the intercept is then the weighted mean of x − 0.7·v (closed form).
+    """
+    from bayesfit.models.line_fit_model import SIGMA, V, X
+
+    a = bf.Parameter("a", 0.5, 0.0, 0.7, unit="V/V")
+    b = bf.Parameter("b", 0.0, -2.0, 2.0, unit="V")
+    model = bf.LeastSquares(lambda v, a, b: a * v + b, [a, b], x="v", y="x", yerr="sigma")
+    fit = bf.fit(model, {"v": V, "x": X, "sigma": SIGMA}, log=None)
+    w = 1 / SIGMA**2
+    b_expected = np.sum(w * (X - 0.7 * V)) / np.sum(w)
+    assert fit.map.values[0] == pytest.approx(0.7, abs=1e-9)
+    assert fit.map.values[1] == pytest.approx(b_expected, abs=1e-6)
+    assert fit.diagnostics["map_converged"], fit.map.message
+    assert "a held at a bound" in fit.map.message
+    assert not any("MAP search did not converge" in w_ for w_ in fit.diagnostics["warnings"])
