@@ -18,11 +18,10 @@ import sys
 
 from .engine import FitResult, run_fits
 from .io import InputError
+from .limits import MAX_CHAINS, MAX_DRAWS, MAX_KEPT, MAX_SEED
 
 __all__ = ["fit", "check_fit_options"]
 
-#: Largest seed accepted (nutpie and numpy take unsigned 64-bit seeds; keep to signed range).
-MAX_SEED = 2**63 - 1
 
 
 def check_fit_options(*, draws, tune, chains, seed, sampler):
@@ -35,8 +34,11 @@ def check_fit_options(*, draws, tune, chains, seed, sampler):
     sampler : str
     """
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise InputError(f"{name}: need an integer ≥ {least} (got {value!r})")
+        most = MAX_CHAINS if name == "chains" else MAX_DRAWS
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+            raise InputError(f"{name}: need an integer from {least} to {most:,} (got {value!r})")
+    if draws * chains > MAX_KEPT:
+        raise InputError(f"draws × chains = {draws * chains:,}: at most {MAX_KEPT:,} draws are kept in memory")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
         raise InputError(f"seed: need an integer from 0 to 2**63 − 1 (got {seed!r})")
     if sampler not in ("auto", "nutpie", "pymc"):

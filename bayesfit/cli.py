@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
+import math
 import os
 import re
 import sys
@@ -24,30 +25,47 @@ import warnings
 from pathlib import Path
 
 from .io import InputError
+from .limits import MAX_BINS, MAX_CHAINS, MAX_DRAWS, MAX_EVENTS, MAX_FIT_BINS, MAX_SEED
 
 __all__ = ["main", "build_parser"]
 
 _HANDLED = ("window", "nbins")  # factory arguments with dedicated options
 
 
-def _positive_int(text):
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: the problem and where to read more."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(least, most):
+    """Return an argparse type: an integer from ``least`` to ``most``."""
+
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"must be from {least:,} to {most:,}, got {value:,}")
+        return value
+
+    return integer
+
+
+def _finite(text):
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"need a finite number, got {text!r}")
     return value
 
 
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
-    return value
+_seed = _integer(0, MAX_SEED)
+_draws = _integer(1, MAX_DRAWS)
 
 
 def _option_help(factory) -> dict:
@@ -64,11 +82,11 @@ def _add_common(parser):
     g.add_argument("--sample", action="store_true",
                    help="also sample the posterior with NUTS (adds posterior columns, posterior "
                         "plots and posterior.nc)")
-    g.add_argument("--draws", type=_positive_int, default=1000, metavar="N",
+    g.add_argument("--draws", type=_draws, default=1000, metavar="N",
                    help="NUTS draws kept per chain (default: 1000)")
-    g.add_argument("--tune", type=_positive_int, default=1000, metavar="N",
+    g.add_argument("--tune", type=_draws, default=1000, metavar="N",
                    help="NUTS tuning (warm-up) steps per chain, discarded (default: 1000)")
-    g.add_argument("--chains", type=_positive_int, default=4, metavar="N",
+    g.add_argument("--chains", type=_integer(1, MAX_CHAINS), default=4, metavar="N",
                    help="number of independent NUTS chains (default: 4)")
     g.add_argument("--seed", type=_seed, default=1234, metavar="S",
                    help="random seed for the sampler and for simulated data (default: 1234)")
@@ -106,20 +124,20 @@ def _add_model_options(parser, module, factory, example_model):
                               help="fit a shipped real-data example: " + "; ".join(
                                   f"{k} = {v.get('help', '')}" for k, v in examples.items()))
         if hasattr(module, "EVENTS"):
-            data.add_argument("--events", type=_positive_int, default=module.EVENTS, metavar="N",
+            data.add_argument("--events", type=_integer(1, MAX_EVENTS), default=module.EVENTS, metavar="N",
                               help="events to simulate when no data are given (default: %(default)s)")
         data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
         data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
         data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
         if "window" in params:
             lo, hi = params["window"].default
-            data.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"), default=None,
+            data.add_argument("--range", nargs=2, type=_finite, metavar=("LO", "HI"), default=None,
                               help=f"fit window (default: {lo:g} {hi:g})")
         if "nbins" in params:
-            data.add_argument("--bins", type=_positive_int, default=params["nbins"].default, metavar="N",
+            data.add_argument("--bins", type=_integer(2, MAX_BINS), default=params["nbins"].default, metavar="N",
                               help="bins of the χ² and the plot (default: %(default)s)")
         g = data.add_mutually_exclusive_group()
-        g.add_argument("--binned", nargs="?", type=int, const=FIT_BINS, default=None, metavar="NBINS",
+        g.add_argument("--binned", nargs="?", type=_integer(2, MAX_FIT_BINS), const=FIT_BINS, default=None, metavar="NBINS",
                        help=f"exact binned likelihood in NBINS bins (default {FIT_BINS}); automatic "
                             "for large samples")
         g.add_argument("--unbinned", action="store_true",
@@ -138,7 +156,7 @@ def build_parser():
     """
     from .models import discover, factory
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bayesfit",
         description="Fit a physics model three ways on the same data: maximum likelihood "
                     "(iminuit), MAP + Laplace, and NUTS (PyMC), and compare them.",
@@ -162,6 +180,7 @@ def _quiet_libraries():
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+    warnings.filterwarnings("ignore", message="Tight layout not applied")  # extreme values' long tick labels
     for name in ("pymc", "pytensor", "arviz", "nutpie", "numba"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -188,8 +207,13 @@ def _build(args):
         options["nbins"] = args.bins
     try:
         model = make(**options)
-    except ValueError as err:
-        raise InputError(str(err)) from None
+    except ValueError as err:  # name the option, not the factory's argument
+        text = str(err)
+        name, sep, rest = text.partition(": ")
+        if sep and name in params:
+            flag = {"window": "--range", "nbins": "--bins"}.get(name, "--" + name.replace("_", "-"))
+            text = f"{flag}: {rest}"
+        raise InputError(text) from None
     binned = None
     if isinstance(model, WindowModel):
         binned = False if args.unbinned else args.binned
@@ -212,6 +236,20 @@ def _build(args):
             kwargs["events"] = args.events
         data, meta = module.default_data(model, **{k: v for k, v in kwargs.items() if k in wanted})
     return model, data, meta, binned, notes
+
+
+def _check_out(out: Path):
+    """Raise :class:`InputError` unless ``out`` is, or can be made, a writable folder."""
+    if out.exists():
+        if not out.is_dir():
+            raise InputError(f"--out {out}: exists and is not a folder")
+        base = out
+    else:
+        base = next(p for p in out.absolute().parents if p.exists())
+        if not base.is_dir():
+            raise InputError(f"--out {out}: cannot be made, {base} is not a folder")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out}: {base} is not writable")
 
 
 def _terminate(signum, frame):
@@ -268,8 +306,7 @@ def _run(argv):
     from .api import fit
 
     try:
-        if out.exists() and not out.is_dir():
-            raise InputError(f"--out {out}: exists and is not a folder")
+        _check_out(out)
         model, data, meta, binned, notes = _build(args)
         for note in notes:
             print(f"{prog}: warning: {note}", file=sys.stderr)
@@ -277,11 +314,18 @@ def _run(argv):
                      chains=args.chains, seed=args.seed, sampler=args.sampler,
                      progressbar=not args.no_progress and sys.stderr.isatty(), log=say, meta=meta)
     except InputError as err:
-        source = f"{args.data}: " if getattr(args, "data", None) and str(args.data) not in str(err) else ""
-        print(f"{prog}: error: {source}{err}", file=sys.stderr)
+        text = str(err)
+        data = getattr(args, "data", None)
+        source = f"{data}: " if data and str(data) not in text and not text.startswith("--") else ""
+        print(f"{prog}: error: {source}{text}", file=sys.stderr)
         return 2
     say(f"writing result.json, summary.md, plots{', posterior.nc' if args.sample else ''} ...")
-    written = result.save(out)  # replaces the previous set as a whole, or leaves it (report.write_report)
+    try:
+        written = result.save(out)  # replaces the previous set as a whole, or leaves it (report.write_report)
+    except OSError as err:
+        print(f"{prog}: error: --out {out}: cannot write ({err.strerror or err}); the folder was left as it was",
+              file=sys.stderr)
+        return 1
     print()
     print(result)
     print()

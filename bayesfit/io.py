@@ -61,7 +61,7 @@ def read_columns(path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
     """
     path = _existing_file(path)
     try:
-        with path.open(newline="") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read ({err})") from None
@@ -74,7 +74,7 @@ def read_columns(path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
     if missing:
         raise InputError(
             f"{path}, line {header_line}: missing column(s) {', '.join(map(repr, missing))} "
-            f"(the header has {', '.join(header)})"
+            f"(the header has {', '.join(map(repr, header))})"
         )
     index = {c: header.index(c) for c in columns}
     out = {c: [] for c in columns}
@@ -93,7 +93,7 @@ def read_columns(path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
 def _masses_from_text(path: Path, column: str | None) -> np.ndarray:
     """Parse a one-column text file or a CSV column, naming the first bad line."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read ({err})") from None
     j, start = 0, 0
@@ -104,7 +104,7 @@ def _masses_from_text(path: Path, column: str | None) -> np.ndarray:
         header = [h.strip() for h in lines[first].split(",")]
         if column not in header:
             raise InputError(
-                f"{path}, line {first + 1}: no column {column!r} (the header has {', '.join(header)})"
+                f"{path}, line {first + 1}: no column {column!r} (the header has {', '.join(map(repr, header))})"
             )
         j, start = header.index(column), first + 1
     values = []

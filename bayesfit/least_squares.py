@@ -32,6 +32,11 @@ from .problem import Problem
 __all__ = ["LeastSquares"]
 
 
+#: Largest magnitude of a data value, and of the ratio of the values' size to an uncertainty:
+#: squares up to 1e200 keep the χ², its gradient and its Hessian finite in double precision.
+LARGEST = 1e100
+
+
 class LeastSquares:
     """Gaussian measurements y ± σ of a curve f(x; θ) (see the module docstring).
 
@@ -138,6 +143,17 @@ class LeastSquares:
         if bad.size:
             raise InputError(f"column {self.yerr!r}, entry {bad[0] + 1}: uncertainties must be > 0 "
                              f"(got {sigma[bad[0]]:g})")
+        for name, arr in cols.items():
+            big = np.flatnonzero(np.abs(arr) > LARGEST)
+            if big.size:
+                raise InputError(f"column {name!r}, entry {big[0] + 1}: {arr[big[0]]:g} is too large for a χ² "
+                                 f"in double precision (|value| ≤ {LARGEST:g}); express the data in another unit")
+        y = cols[self.y]
+        spread = max(float(np.ptp(y)), float(np.max(np.abs(y))))
+        tiny = np.flatnonzero(sigma < spread / LARGEST)
+        if tiny.size:
+            raise InputError(f"column {self.yerr!r}, entry {tiny[0] + 1}: σ = {sigma[tiny[0]]:g} is below "
+                             f"1/{LARGEST:g} of the values' size ({spread:g}); its χ² term overflows")
         n = sigma.size
         if n <= len(self.params):
             raise InputError(f"{n} data point(s) for {len(self.params)} parameter(s); a fit with a "

@@ -54,6 +54,10 @@ def _value(p, free):
     return free[p.name] if isinstance(p, Parameter) else p
 
 
+#: Largest magnitude of an event: the densities raise x to powers up to the sixth.
+LARGEST = 1e50
+
+
 class WindowModel:
     """A sum of density components normalised on a window (see the module docstring).
 
@@ -343,6 +347,11 @@ class WindowModel:
             notes.append(f"dropped {int((~finite).sum())} NaN/inf value(s)")
             values = values[finite]
         inside = values[(values >= self.lo) & (values <= self.hi)]
+        huge = np.flatnonzero(np.abs(inside) > LARGEST)
+        if huge.size:
+            raise InputError(f"{huge.size} value(s) beyond ±{LARGEST:g} (the first {inside[huge[0]]:g}): the "
+                             f"densities' powers of x overflow in double precision; express the data "
+                             f"in another unit or narrow the window")
         if inside.size == 0:
             span = f" (the data span {values.min():g} to {values.max():g})" if values.size else ""
             raise InputError(f"no events in the window [{self.lo:g}, {self.hi:g}]{span}")
@@ -352,6 +361,11 @@ class WindowModel:
         if inside.size < self.min_events:
             raise InputError(f"only {inside.size} events in the window [{self.lo:g}, {self.hi:g}]; "
                              f"this fit needs at least {self.min_events}")
+        distinct = np.unique(inside).size
+        if distinct <= len(self.params):
+            raise InputError(f"only {distinct} distinct value(s) in the window ({inside.size} events"
+                             f"{', all ' + format(inside[0], 'g') if distinct == 1 else ''}) for "
+                             f"{len(self.params)} free parameter(s): the shape cannot be fitted")
         if binned is None:
             fit_bins = FIT_BINS if inside.size >= BINNED_ABOVE and math.isfinite(self.hi) else None
             if fit_bins:
@@ -569,7 +583,9 @@ class WindowProblem(Problem):
         w = w / w.sum()
         cdf = lambda x: float(sum(wk * c.np_cdf(np.array([x]), c.values(free), self.lo, self.hi)[0]
                                   for wk, c in zip(w, self.model.components)))
-        top = max(float(self.data.max()), self.lo + 1.0)
+        # the top of the bracket follows the fitted distribution, not the largest event (one
+        # outlier at 1e40 would leave bisection too wide a bracket to converge)
+        top = self.lo + max(float(np.median(self.data)) - self.lo, 1.0)
         while cdf(top) < 1 - 0.5 / k:
             top = self.lo + 2 * (top - self.lo)
         inner = [optimize.brentq(lambda x: cdf(x) - q, self.lo, top) for q in np.arange(1, k) / k]

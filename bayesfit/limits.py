@@ -1,0 +1,17 @@
+"""The largest sizes and seeds bayesfit accepts, checked before any fitting starts.
+
+Beyond these, memory or floating-point range runs out long before the fit would say anything
+useful; the command line's options and :func:`bayesfit.fit` refuse them with one line.
+"""
+
+#: Largest seed (nutpie and numpy take unsigned 64-bit seeds; we keep to the signed range).
+MAX_SEED = 2**63 - 1
+
+#: Most NUTS draws (or tuning steps) per chain, chains, and draws kept over all chains: the
+#: sampler holds every draw in memory, and 10⁷ draws of a few parameters with their
+#: statistics already take gigabytes.
+MAX_DRAWS, MAX_CHAINS, MAX_KEPT = 1_000_000, 64, 10_000_000
+
+#: Most simulated events (``--events``), bins of the χ² and the plot (``--bins``), and bins of
+#: the binned likelihood (``--binned``).
+MAX_EVENTS, MAX_BINS, MAX_FIT_BINS = 10**8, 10_000, 1_000_000
