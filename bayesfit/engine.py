@@ -369,6 +369,9 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     diagnostics = _diagnostics(mle, map_, idata, comparison)
     if sample:
         diagnostics["sampler"] = sampler
+    if problem.warnings:
+        diagnostics["warnings"].extend(problem.warnings)
+        diagnostics["ok"] = False
     if problem.meta.get("independent_mle") is False:
         diagnostics["warnings"].append("a component has no numpy/scipy reference: the MLE evaluated the "
                                        "same PyTensor graph as the MAP, so MAP = MLE is not an "

@@ -24,13 +24,15 @@ class Problem:
 
     Subclasses set ``name``, ``params`` and ``n_data`` and implement :meth:`nll`,
     :meth:`pymc_model`, :meth:`gof` and :meth:`plots`. ``meta`` holds anything worth
-    recording in ``result.json`` (a pivot, the fit window, the data source).
+    recording in ``result.json`` (a pivot, the fit window, the data source); ``warnings``
+    what a model's own checks found wrong, shown with the fit's diagnostics.
     """
 
     name: str
     params: tuple
     n_data: int
     meta: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:

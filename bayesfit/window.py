@@ -89,7 +89,8 @@ class WindowModel:
     meta : dict, optional
         Anything to record in ``result.json`` (a source, a citation, reference values).
     checks : callable, optional
-        ``checks(problem) -> dict``: extra independent checks stored in ``meta``.
+        ``checks(problem) -> dict``: extra independent checks stored in ``meta``; a list under
+        ``"warnings"`` joins the fit's diagnostics instead.
     plots : callable, optional
         ``plots(fit) -> {stem: Figure}``: extra figures, beside the histogram fit plot.
 
@@ -415,7 +416,9 @@ class WindowProblem(Problem):
             info["independent_mle"] = False
         super().__init__(name=model.name, params=model.params, n_data=self.data.size, meta=info)
         if model.checks is not None:
-            self.meta.update(model.checks(self))
+            found = dict(model.checks(self))
+            self.warnings.extend(found.pop("warnings", []))
+            self.meta.update(found)
         self._fast = self._fast_path()
         if self._fast:  # bound once: nll() runs thousands of times in MIGRAD
             from . import kernels

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
 from bayesfit.cli import main
 import bayesfit as bf
@@ -23,9 +23,43 @@ def exact_mode(x):
 
 
 def test_seed_data_and_grid_posterior(data):
+    from bayesfit.models.relbw_model import GRID, grid_posterior
+
     assert data.size == 400
+    assert grid_posterior(data, fixed=GRID)["mode"] == pytest.approx(2.0230, abs=1e-4)  # the seed's grid value
     grid = bf.models.relbw().prepare(data)[0].meta["grid_posterior"]
-    assert grid["mode"] == pytest.approx(2.0230, abs=1e-4)  # the seed's grid value
+    assert grid["mode"] == pytest.approx(2.0230, abs=0.01) and grid["at_bound"] is None
+
+
+def _quadrature_moments(x, lo, hi):
+    """Posterior mean and sd of ρ by adaptive quadrature on [lo, hi] (scipy.integrate.quad)."""
+    from bayesfit.models.relbw_model import log_posterior
+
+    peak = max(log_posterior(x, r)[0] for r in np.geomspace(lo, hi, 2000))
+    f = lambda r, k: r**k * np.exp(log_posterior(x, r)[0] - peak)
+    m = [integrate.quad(f, lo, hi, args=(k,), limit=500, points=None)[0] for k in range(3)]
+    return m[1] / m[0], np.sqrt(m[2] / m[0] - (m[1] / m[0]) ** 2)
+
+
+@pytest.mark.parametrize("rho", [0.15, 12.0])
+def test_grid_follows_the_posterior_beyond_the_seed_grid(rho):
+    """True ρ outside the seed's [0.2, 8]: the grid moves there and matches quadrature."""
+    x = stats.rel_breitwigner.rvs(rho, size=400, random_state=np.random.default_rng(3))
+    problem = bf.models.relbw().prepare(x)[0]
+    grid = problem.meta["grid_posterior"]
+    mean, sd = _quadrature_moments(x, *grid["grid"][:2])
+    assert grid["mean"] == pytest.approx(mean, abs=0.01 * sd)
+    assert grid["sd"] == pytest.approx(sd, rel=0.01)
+    assert abs(grid["mean"] - rho) < 5 * sd
+    assert grid["at_bound"] is None and problem.warnings == []
+
+
+def test_posterior_at_the_bound_is_flagged():
+    """True ρ = 0.02 lies below the bound 0.05: the posterior is cut there, and the fit says so."""
+    x = stats.rel_breitwigner.rvs(0.02, size=400, random_state=np.random.default_rng(3))
+    problem = bf.models.relbw().prepare(x)[0]
+    assert problem.meta["grid_posterior"]["at_bound"] == 0.05
+    assert len(problem.warnings) == 1 and "reaches its bound 0.05" in problem.warnings[0]
 
 
 def test_map_is_exact_posterior_mode_not_mle(data, quick_nuts):
