@@ -294,6 +294,9 @@ def main(argv=None) -> int:
 def _run(argv):
     """Parse ``argv``, fit, write the outputs; the exit status of :func:`main` without interrupts."""
     _quiet_libraries()
+    # numba's OpenMP threads (the MLE likelihood of large samples) sleep instead of spinning
+    # between calls, so a busy machine slows a fit down gracefully; must precede their start
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"bayesfit {args.command}"

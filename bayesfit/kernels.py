@@ -7,7 +7,7 @@ here make one pass, in compiled code, and return the sum (and, for NUTS, its gra
 Use them when an unbinned fit of 10⁵ events or more is too slow:
 
 - :func:`cb_exp_loglike` (parallel over the cores) is the value iminuit minimises in the
-  di-muon fit;
+  di-muon fit from :data:`PARALLEL_ABOVE` events, :func:`cb_exp_loglike_serial` below;
 - :class:`CBExpLogLike` wraps the same sum as a PyTensor Op with an analytic gradient and a
   numba implementation, so nutpie compiles it into its sampler. The Op has no second
   derivative: the MAP + Laplace fit keeps the plain PyTensor graph (for its exact Hessian),
@@ -40,7 +40,13 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch import numba_funcify
 
-__all__ = ["cb_exp_loglike", "cb_exp_loglike_grad", "CBExpLogLike", "cb_exp_loglike_op"]
+__all__ = ["cb_exp_loglike", "cb_exp_loglike_serial", "cb_exp_loglike_grad", "CBExpLogLike",
+           "cb_exp_loglike_op", "PARALLEL_ABOVE"]
+
+#: Events from which the MLE's likelihood runs on numba's threads (:func:`cb_exp_loglike`);
+#: below, one thread (:func:`cb_exp_loglike_serial`) is as fast and is not slowed down by
+#: other processes busy on the same cores. ``numba.set_num_threads`` caps the threads.
+PARALLEL_ABOVE = 100_000
 
 
 @numba.njit(inline="always")
@@ -94,6 +100,28 @@ def cb_exp_loglike(x, mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo):
     """
     total = 0.0
     for i in numba.prange(x.size):
+        total += _event(x[i], mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo)[0]
+    return total
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def cb_exp_loglike_serial(x, mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo):
+    """Return the sum of :func:`cb_exp_loglike` on one thread.
+
+    For samples below :data:`PARALLEL_ABOVE` events: there a pass takes tens of microseconds,
+    and waking threads costs as much, or far more when other processes hold the cores.
+
+    Parameters
+    ----------
+    x, mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo
+        As in :func:`cb_exp_loglike`.
+
+    Returns
+    -------
+    float
+    """
+    total = 0.0
+    for i in range(x.size):
         total += _event(x[i], mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo)[0]
     return total
 

@@ -443,7 +443,8 @@ class WindowProblem(Problem):
         c, d = cb._np_weights(alpha, n)
         log_norm_sig = np.log(sigma * (c + d)) + sig.np_log_norm([mu, sigma, alpha, n], self.lo, self.hi)
         log_norm_bkg = -float(bkg.np_logpdf(self.lo, [slope], self.lo, self.hi))
-        return -kernels.cb_exp_loglike(self.data, mu, sigma, alpha, n, slope,
+        kernel = kernels.cb_exp_loglike if self.data.size >= kernels.PARALLEL_ABOVE else kernels.cb_exp_loglike_serial
+        return -kernel(self.data, mu, sigma, alpha, n, slope,
                                        np.log(f) - log_norm_sig, np.log1p(-f) - log_norm_bkg, self.lo)
 
     # --- the independent likelihood (numpy/scipy references) --------------------------

@@ -72,3 +72,21 @@ def test_other_structures_have_no_fast_path():
     f = bf.Parameter("f", 0.5, 0.01, 0.99)
     model = bf.WindowModel((10.2, 10.8), [bf.Gaussian(mu, s), bf.Exponential(slope)], fractions=[f])
     assert model.bind(simulate(500, rng=1)).sampling_model() is None
+
+
+def test_serial_and_parallel_sums_agree(monkeypatch):
+    """Small samples use the one-thread kernel; it gives the parallel kernel's sum."""
+    from bayesfit import kernels
+    from bayesfit.models.dimuon_model import TRUTH
+
+    model = bf.models.dimuon()
+    problem = model.prepare(model.simulate(TRUTH, 3_000, rng=2), binned=False)[0]
+    args = (problem.data, 10.57, 0.045, 1.4, 6.0, -1.2, -0.8, -0.9, problem.lo)
+    assert kernels.cb_exp_loglike_serial(*args) == pytest.approx(kernels.cb_exp_loglike(*args), rel=1e-12)
+    called = []
+    monkeypatch.setattr(kernels, "cb_exp_loglike", lambda *a: called.append(1) or 0.0)
+    problem.nll(problem.start)
+    assert called == []  # 3,000 < PARALLEL_ABOVE events: no threads
+    monkeypatch.setattr(kernels, "PARALLEL_ABOVE", 1_000)
+    problem.nll(problem.start)
+    assert called == [1]
