@@ -371,9 +371,59 @@ def nuts_model(model, *, announce=None):
         return entry, REUSED
     if announce is not None:
         announce(COMPILED)
+    _fill_numba_cache(model, key)
     compiled = nutpie.compile_pymc_model(model, backend="numba")
     names = tuple(rv.name for rv in model.free_RVs)
     entry = NutsModel(compiled, _to_unconstrained(model), names)
     with _LOCK:
         _MEMORY[key] = entry
     return entry, COMPILED
+
+
+def _fill_numba_cache(model, key):
+    """Compile nutpie's model once in a child process if PyTensor's numba cache lacks it.
+
+    numba's machine code differs in its last bits between a function compiled in this process
+    (its LLVM IR is linked into, and optimised with, the sampler's callback) and the same
+    function loaded from PyTensor's numba cache (linked as object code). NUTS trajectories
+    amplify last-bit differences, so with one seed the first process on a fresh cache drew
+    other samples than every later process. Filling the cache in a child first makes every
+    process, the first included, load the same code from the cache: a seed then fixes the
+    draws whatever the state of the caches. A marker file in the cache folder records that the
+    structure ``key`` is there; a failed child only costs that guarantee, never the fit.
+    """
+    import pytensor
+
+    if not pytensor.config.numba__cache:
+        return  # every process compiles afresh: the same code each time
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+    marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    if marker.exists():
+        return
+    import subprocess
+
+    import cloudpickle
+
+    try:
+        payload = cloudpickle.dumps(model)
+    except Exception:  # noqa: BLE001 - an unpicklable model is compiled here, as before
+        return
+    child = subprocess.run([sys.executable, "-c", "from bayesfit.compiled import _compile_child; _compile_child()"],
+                           input=payload, capture_output=True)
+    if child.returncode == 0:
+        marker.touch()
+
+
+def _compile_child():
+    """Entry point of the child of :func:`_fill_numba_cache`: compile the pickled model, exit."""
+    import logging
+    import warnings
+
+    import cloudpickle
+    import nutpie
+
+    warnings.simplefilter("ignore")
+    for name in ("pymc", "pytensor", "numba", "nutpie"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    nutpie.compile_pymc_model(cloudpickle.loads(sys.stdin.buffer.read()), backend="numba")
