@@ -22,12 +22,15 @@ stale one:
   subfolder per version of Python, PyTensor, PyMC and bayesfit. Delete it at any time.
 
 nutpie's compiled model cannot be stored: its numba C callbacks close over run-time objects
-(numba refuses to cache them), so NUTS compiles once per process and structure (about 10 s on
+(numba refuses to cache them), so NUTS compiles once per process and structure (about 30 s on
 two cores for the di-muon model; then nutpie's ``CompiledPyMCModel.with_data`` swaps the
 data in). PyTensor's C modules live in ``pytensor.config.compiledir`` and numba's kernels in
 their package's ``__pycache__`` (or ``$NUMBA_CACHE_DIR``); both are reused across processes.
 With ``sampler="pymc"``, ``pymc.sample`` compiles its own functions on every call (a PyMC
-limitation); nutpie, the default, does not.
+limitation); nutpie, the default, does not. PyTensor's numba functions inside nutpie's model
+are cached by PyTensor; a structure missing there is compiled first in a child process
+(:func:`_fill_numba_cache`), so that every process samples with the same, cache-loaded code
+and a seed fixes the draws.
 
 A compiled function holds the data of the fit that uses it, so fits of one structure must not
 run at the same time in threads of one process; run parallel fits in separate processes.
