@@ -114,3 +114,27 @@ def test_signal_to_a_real_run_leaves_old_or_new_set(tmp_path, fits, sig, delay):
         assert proc.returncode in (130, 143, -sig), err
         assert _snapshot(out) == old, err
     _check_one_complete_set(out)
+
+
+def test_ctrl_c_while_sampling_stops_with_one_line(tmp_path, fits):
+    """nutpie catches SIGINT and returns a partial trace: the run still stops, with one line."""
+    out = tmp_path / "out"
+    fits[0].save(out)
+    old = _snapshot(out)
+    cmd = [sys.executable, "-m", "bayesfit", "weighted-mean", "--sample", "--no-progress", "--draws", "1000000",
+           "--chains", "2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:  # wait until the sampler runs
+        lines.append(line)
+        if "NUTS (" in line:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=300)[1], None
+    err = "".join(lines) + rest
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert rest.strip().splitlines()[-1] == "bayesfit: interrupted; the output folder was left as it was"
+    assert _snapshot(out) == old
+    _check_one_complete_set(out)
