@@ -14,7 +14,6 @@ for a parameter whose posterior piles up towards ``upper``.
 
 from __future__ import annotations
 
-import numpy as np
 import pytensor.tensor as pt
 from pymc.logprob.transforms import Transform
 
