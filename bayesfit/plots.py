@@ -44,6 +44,16 @@ def pdg_round(value, error):
     """
     if not (math.isfinite(error) and error > 0 and math.isfinite(value)):
         return f"{value:.6g}", f"{error:.2g}"
+    place = pdg_place(error)
+    decimals = max(-place, 0)
+    return f"{round(value, -place):.{decimals}f}", f"{round(error, -place):.{decimals}f}"
+
+
+def pdg_place(error) -> int:
+    """Return the power of ten of the last digit the PDG rule keeps for ``error`` (> 0, finite).
+
+    See :func:`pdg_round`: 0.0121 → −3 (0.012), 0.0456 → −2 (0.05), 2.5 → −1 (2.5).
+    """
     exponent = math.floor(math.log10(error))
     leading = int(round(error / 10 ** (exponent - 2)))
     if leading >= 1000:
@@ -54,11 +64,7 @@ def pdg_round(value, error):
         digits = 1
     else:
         digits, exponent = 2, exponent + 1
-    place = exponent - digits + 1  # power of ten of the last kept digit
-    decimals = max(-place, 0)
-    err = round(error, -place)
-    val = round(value, -place)
-    return f"{val:.{decimals}f}", f"{err:.{decimals}f}"
+    return exponent - digits + 1
 
 
 def format_measurement(value, error) -> str:

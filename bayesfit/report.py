@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine import FitResult, posterior_correlation, result_dict
-from .plots import plot_marginals, plot_pairs, save_figure
+from .plots import pdg_place, plot_marginals, plot_pairs, save_figure
 
 __all__ = ["format_table", "summary_text", "summary_html", "write_report"]
 
@@ -27,8 +27,32 @@ def _g(x, digits=6):
     return f"{x:.{digits}g}"
 
 
+def _at(x, place):
+    """Return ``x`` rounded to the power of ten ``place`` (``_g`` when there is none)."""
+    if place is None or x is None or not np.isfinite(x):
+        return _g(x)
+    return f"{round(float(x), -place):.{max(-place, 0)}f}"
+
+
+def _ratio(x):
+    return _g(x) if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+def _row_place(c):
+    """Return the decimal place of a row: the PDG rule applied to its HESSE error (or Laplace, sd)."""
+    post = c["posterior"] or {}
+    for error in (c["hesse"], c["laplace_sd"], post.get("sd")):
+        if error is not None and np.isfinite(error) and error > 0:
+            return pdg_place(error)
+    return None
+
+
 def format_table(fit: FitResult, *, markdown=False) -> str:
     """Render the per-parameter comparison of the three fits.
+
+    Values and errors are given to the decimal place the PDG rule keeps for the parameter's
+    HESSE error (two significant digits, or one for errors starting with 355–949); ratios,
+    r̂ and ESS to a few significant digits.
 
     Parameters
     ----------
@@ -46,10 +70,11 @@ def format_table(fit: FitResult, *, markdown=False) -> str:
     for name, c in fit.comparison.items():
         post = c["posterior"] or {}
         hdi = post.get("hdi_68", [None, None])
+        at = lambda x, place=_row_place(c): _at(x, place)
         rows.append([
-            name, _g(c["mle"]), _g(c["hesse"], 4), _g(c["minos"][0], 4), "+" + _g(c["minos"][1], 4),
-            _g(c["map"]), _g(c["laplace_sd"], 4), _g(post.get("mean")), _g(post.get("sd"), 4),
-            _g(hdi[0]), _g(hdi[1]), _g(c["laplace_over_hesse"], 4), _g(c["sd_over_hesse"], 3),
+            name, at(c["mle"]), at(c["hesse"]), at(c["minos"][0]), "+" + at(c["minos"][1]),
+            at(c["map"]), at(c["laplace_sd"]), at(post.get("mean")), at(post.get("sd")),
+            at(hdi[0]), at(hdi[1]), _ratio(c["laplace_over_hesse"]), _ratio(c["sd_over_hesse"]),
             _g(post.get("r_hat"), 4), _g(post.get("ess_bulk"), 4),
         ])
     if not fit.idata:

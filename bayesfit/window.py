@@ -409,7 +409,7 @@ class WindowProblem(Problem):
             self.fit_counts = np.histogram(self.data, bins=self.fit_edges)[0].astype(float)
         info = dict(model.meta)
         info.update(meta or {})
-        info.update(window=[self.lo, self.hi], bins=model.nbins,
+        info.update(window=[float(self.lo), float(self.hi)], bins=model.nbins,
                     likelihood=("extended " if model.extended else "")
                     + ("unbinned" if fit_bins is None else f"binned, {self.fit_bins} bins"))
         if not model.independent_references:
