@@ -2,6 +2,8 @@
 
 - :func:`plot_marginals`: each marginal posterior (ArviZ) with the Gaussian of the MLE and
   its HESSE error, and the MINOS interval, drawn on it.
+- :func:`plot_profiles`: for each parameter, the profile likelihood (iminuit's ``mnprofile``)
+  against the marginal posterior, both as −2Δln, with the HESSE parabola and MINOS interval.
 - :func:`plot_pairs`: the pairwise HESSE ellipses (and the Laplace ones) over the posterior
   draws.
 - :func:`plot_hist_fit`: a histogram with √N errors, the fitted shape and its components,
@@ -23,7 +25,7 @@ import numpy as np
 from matplotlib.patches import Ellipse
 from scipy import stats
 
-__all__ = ["ellipse", "plot_marginals", "plot_pairs", "plot_hist_fit", "save_figure", "pdg_round",
+__all__ = ["ellipse", "plot_marginals", "plot_profiles", "plot_pairs", "plot_hist_fit", "save_figure", "pdg_round",
            "format_measurement"]
 
 
@@ -201,6 +203,87 @@ def plot_marginals(params, mle, idata):
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle("Marginal posteriors (NUTS, 68.27 % HDI) vs maximum likelihood")
+    fig.tight_layout()
+    return fig
+
+
+def _profile_range(mu, sd, minos, lower, upper, reach=2.5):
+    """Return the x range of a profile: ``reach`` MINOS (else HESSE) errors each side, in bounds."""
+    lo, hi = minos
+    lo = lo if np.isfinite(lo) and lo < 0 else -sd
+    hi = hi if np.isfinite(hi) and hi > 0 else sd
+    return max(mu + reach * lo, lower), min(mu + reach * hi, upper)
+
+
+def plot_profiles(params, mle, idata, *, points=30):
+    """Plot, per parameter, the profile likelihood against the marginal posterior.
+
+    Both curves are drawn as −2Δln: −2Δln L of the profile (iminuit's ``mnprofile``, the other
+    parameters refitted at each point; MINOS reads its crossing of 1) and −2 ln of the marginal
+    posterior density (a Gaussian KDE of the NUTS draws) relative to its maximum, with the HESSE
+    parabola ((x − x̂)/σ)². For a Gaussian likelihood and flat priors the three coincide;
+    where they part (a skewed parameter, a prior, a bound) the picture shows how.
+
+    Parameters
+    ----------
+    params : sequence of bayesfit.problem.Parameter
+    mle : bayesfit.mle.MLEResult
+        With its ``minuit`` (the fitted :class:`iminuit.Minuit`).
+    idata : arviz.InferenceData
+        NUTS posterior.
+    points : int
+        Points of each profile scan.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    m = mle.minuit
+    n = len(params)
+    ncol = min(n, 3)
+    nrow = -(-n // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.3 * ncol, 3.4 * nrow), squeeze=False)
+    for k, p in enumerate(params):
+        ax = axes.flat[k]
+        mu, sd = float(mle.values[k]), float(mle.errors[k])
+        lo_b = p.lower if np.isfinite(p.lower) else -np.inf
+        hi_b = p.upper if np.isfinite(p.upper) else np.inf
+        a, b = _profile_range(mu, sd, mle.minos[p.name], lo_b, hi_b)
+        ref_text = pdg_round(mu, sd)[0]
+        ref = float(ref_text)
+        x, y, ok = m.mnprofile(p.name, size=points, bound=(a, b))
+        y = y - mle.fval  # relative to the global minimum, not to the lowest point of the scan
+        ok = np.asarray(ok, dtype=bool)
+        ax.plot(x[ok] - ref, 2 * y[ok], "-", color="C3", lw=1.8, label="profile likelihood (MINUIT)")
+        if (~ok).any():
+            ax.plot(x[~ok] - ref, 2 * y[~ok], "x", color="C3", ms=5, label="profile: fit failed")
+        grid = np.linspace(a, b, 200)
+        ax.plot(grid - ref, ((grid - mu) / sd) ** 2, ":", color="k", lw=1.2, label="HESSE parabola")
+        if idata is not None:
+            draws = np.asarray(idata.posterior[p.name]).ravel()
+            kde = stats.gaussian_kde(draws)
+            full = np.linspace(draws.min(), draws.max(), 400)
+            peak = kde(full).max()
+            with np.errstate(divide="ignore"):
+                ax.plot(grid - ref, -2 * np.log(kde(grid) / peak), "-", color="C0", lw=1.8,
+                        label="marginal posterior (NUTS, KDE)")
+        lo, hi = mle.minos[p.name]
+        ax.axhline(1.0, color="0.6", lw=0.8)
+        if np.isfinite(lo) and np.isfinite(hi):
+            for edge in (mu + lo, mu + hi):
+                ax.axvline(edge - ref, color="C3", ls="--", lw=0.9)
+        ax.set_ylim(0, 6.5)
+        ax.set_xlim(a - ref, b - ref)
+        ax.ticklabel_format(axis="x", useOffset=False)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        text = p.label or p.name
+        ax.set_xlabel(f"{text} − {ref_text}" + (f" [{p.unit}]" if p.unit else ""))
+        ax.set_ylabel(r"$-2\,\Delta\ln$")
+        if k == 0:
+            ax.legend(fontsize=7, loc="upper center", framealpha=0.9)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Profile likelihood (MINOS interval dashed, at 1) vs marginal posterior")
     fig.tight_layout()
     return fig
 

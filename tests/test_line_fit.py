@@ -93,3 +93,21 @@ def test_map_held_at_a_bound_is_converged():
     assert fit.diagnostics["map_converged"], fit.map.message
     assert "a held at a bound" in fit.map.message
     assert not any("MAP search did not converge" in w_ for w_ in fit.diagnostics["warnings"])
+
+
+def test_profile_is_the_hesse_parabola_for_a_linear_model(fit):
+    """χ² is quadratic in (a, b): the profile −2Δln L equals ((x − x̂)/σ)² and crosses 1 at MINOS."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayesfit.plots import plot_profiles
+
+    fig = plot_profiles(fit.problem.params, fit.mle, fit.idata)
+    for k, ax in enumerate(fig.axes[:2]):
+        profile, parabola = ax.lines[0], ax.lines[1]
+        assert profile.get_label().startswith("profile") and parabola.get_label() == "HESSE parabola"
+        x, y = profile.get_data()
+        mu, sd = fit.mle.values[k], fit.mle.errors[k]
+        ref = float(ax.get_xlabel().split(" − ")[1].split()[0])  # the axis is x − rounded x̂
+        assert np.allclose(y, ((x + ref - mu) / sd) ** 2, atol=2e-3), (x, y)
+        assert y.max() > 4  # the scan reaches beyond 2 σ
