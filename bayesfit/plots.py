@@ -4,6 +4,8 @@
   its HESSE error, and the MINOS interval, drawn on it.
 - :func:`plot_profiles`: for each parameter, the profile likelihood (iminuit's ``mnprofile``)
   against the marginal posterior, both as −2Δln, with the HESSE parabola and MINOS interval.
+- :func:`plot_contours`: for the most correlated pairs, the MINOS 68 % and 95 % contours
+  (``mncontour``) over the posterior's highest-density regions and the HESSE ellipse.
 - :func:`plot_pairs`: the pairwise HESSE ellipses (and the Laplace ones) over the posterior
   draws.
 - :func:`plot_hist_fit`: a histogram with √N errors, the fitted shape and its components,
@@ -25,7 +27,7 @@ import numpy as np
 from matplotlib.patches import Ellipse
 from scipy import stats
 
-__all__ = ["ellipse", "plot_marginals", "plot_profiles", "plot_pairs", "plot_hist_fit", "save_figure", "pdg_round",
+__all__ = ["ellipse", "plot_marginals", "plot_profiles", "plot_contours", "plot_pairs", "plot_hist_fit", "save_figure", "pdg_round",
            "format_measurement"]
 
 
@@ -285,6 +287,113 @@ def plot_profiles(params, mle, idata, *, points=30):
         ax.set_visible(False)
     fig.suptitle("Profile likelihood (MINOS interval dashed, at 1) vs marginal posterior")
     fig.tight_layout()
+    return fig
+
+
+_HDR68, _HDR95 = "#8fbfe0", "#d6e8f5"  # fills of the posterior's highest-density regions
+
+#: Two-parameter regions: probability content and the Δ(−2 ln L) of its contour (χ², 2 dof).
+CONTOUR_LEVELS = ((0.6827, stats.chi2.ppf(0.6827, 2)), (0.95, stats.chi2.ppf(0.95, 2)))
+
+
+def most_correlated_pairs(correlation, count=3):
+    """Return the ``count`` index pairs (i < j) with the largest ``|correlation|``."""
+    c = np.abs(np.asarray(correlation, dtype=float))
+    pairs = [(i, j) for i in range(len(c)) for j in range(i + 1, len(c))]
+    return sorted(pairs, key=lambda ij: -np.nan_to_num(c[ij]))[:count]
+
+
+def _relative_axis(p, mu, sd):
+    """Return (reference value, axis label) for an axis drawn as x − x̂ (x̂ PDG-rounded)."""
+    text = pdg_round(mu, sd)[0]
+    return float(text), f"{p.label or p.name} − {text}" + (f" [{p.unit}]" if p.unit else "")
+
+
+def plot_contours(params, mle, idata, *, pairs=None, size=48, max_draws=4000, seed=0):
+    """Plot MINOS contours over the posterior's highest-density regions, pair by pair.
+
+    For each pair: iminuit's ``mncontour`` at 68.27 % and 95 % (Δ(−2 ln L) = 2.30 and 5.99, the
+    other parameters refitted), the HESSE ellipse of 68.27 %, and the regions of highest posterior
+    density holding 68.27 % and 95 % of the NUTS draws (density from a Gaussian KDE; the level is
+    the density exceeded by that fraction of the draws).
+
+    Parameters
+    ----------
+    params : sequence of bayesfit.problem.Parameter
+    mle : bayesfit.mle.MLEResult
+        With its ``minuit``.
+    idata : arviz.InferenceData or None
+        NUTS posterior; without it only the frequentist contours are drawn.
+    pairs : sequence of (int, int), optional
+        Parameter index pairs; by default the three most correlated (HESSE).
+    size : int
+        Points per MINOS contour.
+    max_draws : int
+        Draws used for the KDE (a seeded subset of all).
+    seed : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    m = mle.minuit
+    pairs = list(pairs) if pairs is not None else most_correlated_pairs(mle.correlation)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs), 4.2), squeeze=False)
+    for ax, (i, j) in zip(axes.flat, pairs):
+        pi, pj = params[i], params[j]
+        (xi, lx), (yj, ly) = (_relative_axis(pi, mle.values[i], mle.errors[i]),
+                              _relative_axis(pj, mle.values[j], mle.errors[j]))
+        if idata is not None:
+            draws = np.vstack([np.asarray(idata.posterior[pi.name]).ravel(),
+                               np.asarray(idata.posterior[pj.name]).ravel()])
+            if draws.shape[1] > max_draws:
+                draws = draws[:, np.random.default_rng(seed).choice(draws.shape[1], max_draws, replace=False)]
+            kde = stats.gaussian_kde(draws)
+            levels = np.quantile(kde(draws), [1 - q for q, _ in CONTOUR_LEVELS[::-1]])
+            gx = np.linspace(draws[0].min(), draws[0].max(), 120)
+            gy = np.linspace(draws[1].min(), draws[1].max(), 120)
+            X, Y = np.meshgrid(gx, gy)
+            Z = kde(np.vstack([X.ravel(), Y.ravel()])).reshape(X.shape)
+            ax.contourf(X - xi, Y - yj, Z, levels=[levels[0], levels[1], np.inf], colors=[_HDR95, _HDR68])
+            ax.contour(X - xi, Y - yj, Z, levels=list(levels), colors="C0", linewidths=1.0)
+            inside = Z >= levels[0]  # the 95 % region sets the view
+            extent = [[X[inside].min(), X[inside].max()], [Y[inside].min(), Y[inside].max()]]
+        else:
+            extent = [[mle.values[i] - 3 * mle.errors[i]] * 2, [mle.values[j] - 3 * mle.errors[j]] * 2]
+        for (q, delta), style in zip(CONTOUR_LEVELS, ("-", "--")):
+            try:
+                pts = np.asarray(m.mncontour(pi.name, pj.name, cl=q, size=size))
+            except RuntimeError:
+                continue
+            if pts.size:
+                closed = np.vstack([pts, pts[:1]])
+                ax.plot(closed[:, 0] - xi, closed[:, 1] - yj, style, color="C3", lw=1.5)
+                extent = [[min(extent[0][0], pts[:, 0].min()), max(extent[0][1], pts[:, 0].max())],
+                          [min(extent[1][0], pts[:, 1].min()), max(extent[1][1], pts[:, 1].max())]]
+        cov = mle.covariance[np.ix_([i, j], [i, j])]
+        ax.add_patch(ellipse((mle.values[i] - xi, mle.values[j] - yj), cov, np.sqrt(CONTOUR_LEVELS[0][1]),
+                             color="k", ls=":", lw=1.2))
+        ax.plot(mle.values[i] - xi, mle.values[j] - yj, "+", color="C3", ms=10)
+        (x0, x1), (y0, y1) = extent
+        ax.set_xlim(x0 - xi - 0.08 * (x1 - x0), x1 - xi + 0.08 * (x1 - x0))
+        ax.set_ylim(y0 - yj - 0.08 * (y1 - y0), y1 - yj + 0.08 * (y1 - y0))
+        ax.ticklabel_format(useOffset=False)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        ax.set_xlabel(lx)
+        ax.set_ylabel(ly)
+        ax.set_title(f"ρ(HESSE) = {mle.correlation[i, j]:+.2f}", fontsize=10)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Line2D([], [], color="C3", ls="-", label="MINOS 68.27 % (Δχ² = 2.30)"),
+               Line2D([], [], color="C3", ls="--", label="MINOS 95 % (Δχ² = 5.99)"),
+               Line2D([], [], color="k", ls=":", label="HESSE ellipse, 68.27 %")]
+    if idata is not None:
+        handles += [Patch(color=_HDR68, label="posterior 68.27 % HDR (NUTS)"),
+                    Patch(color=_HDR95, label="posterior 95 % HDR")]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle("Two-parameter regions: MINOS contours vs posterior highest-density regions")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine import FitResult, posterior_correlation, result_dict
-from .plots import pdg_place, plot_marginals, plot_pairs, plot_profiles, save_figure
+from .plots import pdg_place, plot_marginals, plot_contours, plot_pairs, plot_profiles, save_figure
 
 __all__ = ["format_table", "summary_text", "summary_html", "write_report"]
 
@@ -268,6 +268,8 @@ def write_report(fit: FitResult, out, *, log=print) -> list:
             figures["posterior_marginals"] = plot_marginals(fit.problem.params, fit.mle, fit.idata)
             if fit.mle.minuit is not None and fit.mle.valid:
                 figures["profiles"] = plot_profiles(fit.problem.params, fit.mle, fit.idata)
+                if len(fit.problem.params) > 1:
+                    figures["contours"] = plot_contours(fit.problem.params, fit.mle, fit.idata)
             fit.idata.to_netcdf(str(new / "posterior.nc"))
         for stem, fig in figures.items():
             save_figure(fig, new, stem)

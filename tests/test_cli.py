@@ -25,7 +25,7 @@ def test_line_sample_writes_everything(tmp_path, capsys):
     out = tmp_path / "line"
     assert main(["line", "--sample", "--out", str(out), *QUICK]) == 0
     names = {p.name for p in out.iterdir()}
-    for stem in ("line_fit", "pairs", "posterior_marginals", "profiles"):
+    for stem in ("line_fit", "pairs", "posterior_marginals", "profiles", "contours"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
     assert {"result.json", "summary.md", "posterior.nc"} <= names
     result = json.loads((out / "result.json").read_text())

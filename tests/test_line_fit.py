@@ -111,3 +111,23 @@ def test_profile_is_the_hesse_parabola_for_a_linear_model(fit):
         ref = float(ax.get_xlabel().split(" − ")[1].split()[0])  # the axis is x − rounded x̂
         assert np.allclose(y, ((x + ref - mu) / sd) ** 2, atol=2e-3), (x, y)
         assert y.max() > 4  # the scan reaches beyond 2 σ
+
+
+def test_minos_contour_is_the_hesse_ellipse_for_a_linear_model(fit):
+    """χ² quadratic in (a, b): the 68.27 % MINOS contour is dᵀC⁻¹d = 2.30, the HESSE ellipse.
+
+    (MINUIT places contour points to about 1 % in Δχ²; the median point is exact.)
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayesfit.plots import plot_contours
+
+    fig = plot_contours(fit.problem.params, fit.mle, fit.idata)
+    ax = fig.axes[0]
+    solid = [ln for ln in ax.lines if ln.get_linestyle() == "-" and ln.get_color() == "C3"][0]
+    refs = [float(label.split(" − ")[1].split()[0]) for label in (ax.get_xlabel(), ax.get_ylabel())]
+    d = np.column_stack(solid.get_data()) + refs - fit.mle.values
+    q = np.einsum("ij,jk,ik->i", d, np.linalg.inv(fit.mle.covariance), d)
+    assert np.allclose(q, 2.2957, rtol=0.02), q
+    assert np.median(q) == pytest.approx(2.2957, rel=1e-3)
