@@ -324,7 +324,7 @@ def _run(argv):
         return 2
     say(f"writing result.json, summary.md, plots{', posterior.nc' if args.sample else ''} ...")
     try:
-        written = result.save(out)  # replaces the previous set as a whole, or leaves it (report.write_report)
+        written = result.save(out, log=say)  # replaces the previous set as a whole, or leaves it (report.write_report)
     except OSError as err:
         print(f"{prog}: error: --out {out}: cannot write ({err.strerror or err}); the folder was left as it was",
               file=sys.stderr)

@@ -156,7 +156,7 @@ class FitResult:
         """Return exactly what ``result.json`` holds (JSON-safe; NaN and inf become None)."""
         return result_dict(self)
 
-    def save(self, directory) -> list:
+    def save(self, directory, *, log=None) -> list:
         """Write every output of the command line into ``directory``.
 
         ``result.json``, ``summary.md``, the plots as PNG and PDF, and with a posterior
@@ -165,6 +165,8 @@ class FitResult:
         Parameters
         ----------
         directory : str or path-like
+        log : callable, optional
+            Receives a line before the profile and contour scans, which refit the model.
 
         Returns
         -------
@@ -172,7 +174,7 @@ class FitResult:
         """
         from .report import write_report
 
-        return write_report(self, directory)
+        return write_report(self, directory, log=log)
 
     def __repr__(self):
         from .report import summary_text

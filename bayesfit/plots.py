@@ -217,7 +217,7 @@ def _profile_range(mu, sd, minos, lower, upper, reach=2.5):
     return max(mu + reach * lo, lower), min(mu + reach * hi, upper)
 
 
-def plot_profiles(params, mle, idata, *, points=30):
+def plot_profiles(params, mle, idata, *, points=20):
     """Plot, per parameter, the profile likelihood against the marginal posterior.
 
     Both curves are drawn as −2Δln: −2Δln L of the profile (iminuit's ``mnprofile``, the other
@@ -244,7 +244,7 @@ def plot_profiles(params, mle, idata, *, points=30):
     n = len(params)
     ncol = min(n, 3)
     nrow = -(-n // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.3 * ncol, 3.4 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(max(4.3 * ncol, 7.0), 3.4 * nrow), squeeze=False)
     for k, p in enumerate(params):
         ax = axes.flat[k]
         mu, sd = float(mle.values[k]), float(mle.errors[k])
@@ -280,7 +280,7 @@ def plot_profiles(params, mle, idata, *, points=30):
         ax.xaxis.set_major_locator(plt.MaxNLocator(5))
         text = p.label or p.name
         ax.set_xlabel(f"{text} − {ref_text}" + (f" [{p.unit}]" if p.unit else ""))
-        ax.set_ylabel(r"$-2\,\Delta\ln$")
+        ax.set_ylabel(r"$-2\,\Delta\ln L$  or  $-2\ln(p/p_\mathrm{max})$", fontsize=8)
         if k == 0:
             ax.legend(fontsize=7, loc="upper center", framealpha=0.9)
     for ax in list(axes.flat)[n:]:
@@ -309,7 +309,7 @@ def _relative_axis(p, mu, sd):
     return float(text), f"{p.label or p.name} − {text}" + (f" [{p.unit}]" if p.unit else "")
 
 
-def plot_contours(params, mle, idata, *, pairs=None, size=48, max_draws=4000, seed=0):
+def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, seed=0):
     """Plot MINOS contours over the posterior's highest-density regions, pair by pair.
 
     For each pair: iminuit's ``mncontour`` at 68.27 % and 95 % (Δ(−2 ln L) = 2.30 and 5.99, the

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine import FitResult, posterior_correlation, result_dict
-from .plots import pdg_place, plot_marginals, plot_contours, plot_pairs, plot_profiles, save_figure
+from .plots import pdg_place, plot_marginals, most_correlated_pairs, plot_contours, plot_pairs, plot_profiles, save_figure
 
 __all__ = ["format_table", "summary_text", "summary_html", "write_report"]
 
@@ -225,7 +225,69 @@ def _owned_files(out: Path) -> list:
     return [out / n for n in names if isinstance(n, str) and "/" not in n and (out / n).is_file()]
 
 
-def write_report(fit: FitResult, out, *, log=print) -> list:
+#: Seconds the profile scans, and separately the MINOS contours, may take by default; beyond,
+#: fewer points (and pairs) are drawn, and a figure that cannot fit at all is left out.
+SCAN_BUDGET_S = 90.0
+#: Function calls per profile point and per contour point, measured on the shipped models.
+_CALLS_PER_PROFILE_POINT, _CALLS_PER_CONTOUR_POINT = 25, 65
+
+
+def scan_plan(fit: FitResult, budget=SCAN_BUDGET_S) -> dict:
+    """Return how finely the profiles and contours are drawn for ``fit`` within ``budget`` seconds.
+
+    One call of the negative log-likelihood is timed; profiles get 20 points per parameter (down
+    to 8), contours 24 points per curve for the three most correlated pairs (down to one pair of
+    12 points). A figure that does not fit even then is planned as None.
+
+    Returns
+    -------
+    dict
+        ``profile_points`` (int or None), ``contour_pairs`` and ``contour_size`` (int or None),
+        ``seconds`` (the estimate) and ``call_s`` (one likelihood call).
+    """
+    import time
+
+    problem, k = fit.problem, len(fit.problem.params)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        problem.nll(fit.mle.values)
+    call = (time.perf_counter() - t0) / 3
+    per_profile = lambda points: k * points * _CALLS_PER_PROFILE_POINT * call
+    per_contour = lambda pairs, size: pairs * 2 * size * _CALLS_PER_CONTOUR_POINT * call
+    points = next((n for n in (20, 14, 8) if per_profile(n) <= budget), None)
+    npairs = min(3, k * (k - 1) // 2)
+    contour = next(((p, n) for p, n in ((npairs, 24), (npairs, 16), (1, 16), (1, 12)) if per_contour(p, n) <= budget),
+                   (None, None))
+    seconds = (per_profile(points) if points else 0.0) + (per_contour(*contour) if contour[0] else 0.0)
+    return {"profile_points": points, "contour_pairs": contour[0], "contour_size": contour[1],
+            "seconds": seconds, "call_s": call}
+
+
+def _scans(fit, log):
+    """Return the profile and contour figures, as fine as :func:`scan_plan` allows, saying so."""
+    plan = scan_plan(fit)
+    say = log or (lambda line: None)
+    k = len(fit.problem.params)
+    wanted = ["profiles"] + (["contours"] if k > 1 else [])
+    doing = (["profile likelihoods"] if plan["profile_points"] else []) + (
+        ["MINOS contours"] if k > 1 and plan["contour_pairs"] else [])
+    if doing and plan["seconds"] >= 1:
+        say(f"{' and '.join(doing)} (refits of the model, about {plan['seconds']:.0f} s) ...")
+    out = {}
+    if plan["profile_points"]:
+        out["profiles"] = plot_profiles(fit.problem.params, fit.mle, fit.idata, points=plan["profile_points"])
+    if k > 1 and plan["contour_pairs"]:
+        pairs = most_correlated_pairs(fit.mle.correlation, plan["contour_pairs"])
+        out["contours"] = plot_contours(fit.problem.params, fit.mle, fit.idata, pairs=pairs,
+                                        size=plan["contour_size"])
+    for name in wanted:
+        if name not in out:
+            say(f"note: {name}.png left out: one likelihood call takes {plan['call_s'] * 1e3:.0f} ms, and its "
+                f"scans would exceed {SCAN_BUDGET_S:.0f} s (bayesfit.plots.plot_{name} draws it)")
+    return out
+
+
+def write_report(fit: FitResult, out, *, log=None) -> list:
     """Write every output of a fit into ``out``, replacing the previous run's set as a whole.
 
     Writes ``result.json``, ``summary.md``, the model's own plots, the pair plot, and with a
@@ -244,8 +306,9 @@ def write_report(fit: FitResult, out, *, log=print) -> list:
     fit : FitResult
     out : str or pathlib.Path
         Target folder; created if needed.
-    log : callable
-        Unused; kept for compatibility.
+    log : callable, optional
+        Called with a line before the profile and contour scans (they refit the model, and
+        can take a minute) and with what was left out to keep within :data:`SCAN_BUDGET_S`.
 
     Returns
     -------
@@ -267,9 +330,7 @@ def write_report(fit: FitResult, out, *, log=print) -> list:
         if fit.idata is not None:
             figures["posterior_marginals"] = plot_marginals(fit.problem.params, fit.mle, fit.idata)
             if fit.mle.minuit is not None and fit.mle.valid:
-                figures["profiles"] = plot_profiles(fit.problem.params, fit.mle, fit.idata)
-                if len(fit.problem.params) > 1:
-                    figures["contours"] = plot_contours(fit.problem.params, fit.mle, fit.idata)
+                figures.update(_scans(fit, log))
             fit.idata.to_netcdf(str(new / "posterior.nc"))
         for stem, fig in figures.items():
             save_figure(fig, new, stem)
