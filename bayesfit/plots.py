@@ -173,6 +173,11 @@ def plot_pairs(params, mle, map_=None, idata=None, *, max_draws=3000, seed=0):
 def plot_marginals(params, mle, idata):
     """Plot each marginal posterior with the Gaussian of the MLE and the MINOS interval.
 
+    Each panel: the NUTS draws as a density histogram with its 68.27 % HDI shaded, the Gaussian
+    of the MLE and its HESSE error, and the MINOS interval; the x axis is drawn relative to the
+    PDG-rounded estimate (no offsets), and the panel's title gives the posterior mean ± sd and
+    the MLE ± HESSE, both PDG-rounded. One legend below the panels.
+
     Parameters
     ----------
     params : sequence of bayesfit.problem.Parameter
@@ -184,28 +189,47 @@ def plot_marginals(params, mle, idata):
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     n = len(params)
     ncol = min(n, 3)
     nrow = -(-n // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.3 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(max(4.3 * ncol, 6.0), 3.2 * nrow + 0.5), squeeze=False)
     for k, p in enumerate(params):
         ax = axes.flat[k]
-        az.plot_posterior(idata, var_names=[p.name], ax=ax, hdi_prob=0.6827,
-                          point_estimate="mean", textsize=9, color="C0")
-        mu, sd = mle.values[k], mle.errors[k]
+        draws = np.asarray(idata.posterior[p.name]).ravel()
+        mu, sd = float(mle.values[k]), float(mle.errors[k])
+        ref, label = _relative_axis(p, mu, sd)
+        lo_hdi, hi_hdi = (float(v) for v in az.hdi(draws, hdi_prob=0.6827))
+        ax.hist(draws - ref, bins=60, density=True, color="C0", alpha=0.35, lw=0)
+        inside = (draws >= lo_hdi) & (draws <= hi_hdi)
+        ax.hist(draws[inside] - ref, bins=60, range=(draws.min() - ref, draws.max() - ref), density=False,
+                weights=np.full(inside.sum(), 1.0 / (draws.size * (draws.max() - draws.min()) / 60)),
+                color="C0", alpha=0.45, lw=0)
         x = np.linspace(mu - 4 * sd, mu + 4 * sd, 300)
-        ax.plot(x, stats.norm.pdf(x, mu, sd), color="C3", lw=1.5, label="MLE ± HESSE (Gaussian)")
+        ax.plot(x - ref, stats.norm.pdf(x, mu, sd), color="C3", lw=1.5)
         lo, hi = mle.minos[p.name]
         if np.isfinite(lo) and np.isfinite(hi):
-            ax.axvspan(mu + lo, mu + hi, color="C3", alpha=0.12, label="MINOS interval")
-        ax.set_title("")
-        ax.set_xlabel(p.axis_label)
-        if k == 0:
-            ax.legend(fontsize=8, loc="upper left")
+            for edge in (mu + lo, mu + hi):
+                ax.axvline(edge - ref, color="C3", ls="--", lw=1.0)
+        span = np.quantile(draws, [0.001, 0.999])
+        ax.set_xlim(min(span[0], mu - 4 * sd) - ref, max(span[1], mu + 4 * sd) - ref)
+        ax.ticklabel_format(axis="x", useOffset=False)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        ax.set_yticks([])
+        ax.set_xlabel(label)
+        post = format_measurement(draws.mean(), draws.std())
+        ax.set_title(f"posterior {post}\nMLE {format_measurement(mu, sd)}", fontsize=8.5)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.suptitle("Marginal posteriors (NUTS, 68.27 % HDI) vs maximum likelihood")
-    fig.tight_layout()
+    handles = [Patch(color="C0", alpha=0.35, label="posterior (NUTS draws)"),
+               Patch(color="C0", alpha=0.7, label="68.27 % HDI"),
+               Line2D([], [], color="C3", lw=1.5, label="MLE ± HESSE (Gaussian)"),
+               Line2D([], [], color="C3", ls="--", lw=1.0, label="MINOS interval")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle("Marginal posteriors (NUTS) vs maximum likelihood")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
@@ -338,7 +362,7 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
     """
     m = mle.minuit
     pairs = list(pairs) if pairs is not None else most_correlated_pairs(mle.correlation)
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(max(4.6 * len(pairs), 7.0), 4.6), squeeze=False)
     for ax, (i, j) in zip(axes.flat, pairs):
         pi, pj = params[i], params[j]
         (xi, lx), (yj, ly) = (_relative_axis(pi, mle.values[i], mle.errors[i]),
@@ -391,9 +415,10 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
     if idata is not None:
         handles += [Patch(color=_HDR68, label="posterior 68.27 % HDR (NUTS)"),
                     Patch(color=_HDR95, label="posterior 95 % HDR")]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    wide = len(pairs) > 2
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles) if wide else 3, fontsize=8, frameon=False)
     fig.suptitle("Two-parameter regions: MINOS contours vs posterior highest-density regions")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.07 if wide else 0.12, 1, 1))
     return fig
 
 
