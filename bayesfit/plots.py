@@ -134,6 +134,9 @@ def plot_pairs(params, mle, map_=None, idata=None, *, max_draws=3000, seed=0):
         if draws.shape[1] > max_draws:
             pick = np.random.default_rng(seed).choice(draws.shape[1], max_draws, replace=False)
             draws = draws[:, pick]
+    # every axis relative to the PDG-rounded estimate: short tick labels, no offsets
+    axis = [_relative_axis(p, mle.values[k], mle.errors[k]) for k, p in enumerate(params)]
+    refs = np.array([a[0] for a in axis])
     for row in range(n - 1):
         for col in range(n - 1):
             ax = axes[row, col]
@@ -141,30 +144,38 @@ def plot_pairs(params, mle, map_=None, idata=None, *, max_draws=3000, seed=0):
             if col > row:
                 ax.set_visible(False)
                 continue
+            shift = refs[[i, j]]
             if draws is not None:
-                ax.plot(draws[i], draws[j], ".", ms=1.5, alpha=0.25, color="C0",
+                ax.plot(draws[i] - shift[0], draws[j] - shift[1], ".", ms=1.5, alpha=0.25, color="C0",
                         label="NUTS draws" if (row, col) == (0, 0) else None)
             for k, style in ((1, "-"), (2, ":")):
-                ax.add_patch(ellipse(mle.values[[i, j]], _sub(mle.covariance, i, j), k,
+                ax.add_patch(ellipse(mle.values[[i, j]] - shift, _sub(mle.covariance, i, j), k,
                                      color="C3", lw=1.5, ls=style,
                                      label=f"HESSE {k}σ" if (row, col) == (0, 0) else None))
             if map_ is not None and map_.posdef:
-                ax.add_patch(ellipse(map_.values[[i, j]], _sub(map_.covariance, i, j), 1,
+                ax.add_patch(ellipse(map_.values[[i, j]] - shift, _sub(map_.covariance, i, j), 1,
                                      color="k", lw=1.0, ls="--",
                                      label="Laplace 1σ" if (row, col) == (0, 0) else None))
-            ax.plot(*mle.values[[i, j]], "+", color="C3", ms=8)
+            ax.plot(*(mle.values[[i, j]] - shift), "+", color="C3", ms=8)
             si, sj = mle.errors[i], mle.errors[j]
-            ax.set_xlim(mle.values[i] - 3.2 * si, mle.values[i] + 3.2 * si)
-            ax.set_ylim(mle.values[j] - 3.2 * sj, mle.values[j] + 3.2 * sj)
+            ax.set_xlim(mle.values[i] - shift[0] - 3.2 * si, mle.values[i] - shift[0] + 3.2 * si)
+            ax.set_ylim(mle.values[j] - shift[1] - 3.2 * sj, mle.values[j] - shift[1] + 3.2 * sj)
+            ax.ticklabel_format(useOffset=False)
+            ax.xaxis.set_major_locator(plt.MaxNLocator(3))
+            ax.yaxis.set_major_locator(plt.MaxNLocator(4))
             if row == n - 2:
-                ax.set_xlabel(params[i].axis_label)
+                ax.set_xlabel(axis[i][1], fontsize=8)
             else:
                 ax.tick_params(labelbottom=False)
             if col == 0:
-                ax.set_ylabel(params[j].axis_label)
+                ax.set_ylabel(axis[j][1], fontsize=8)
             else:
                 ax.tick_params(labelleft=False)
-    axes[0, 0].legend(fontsize=8, loc="best")
+    if n > 2:  # the empty upper right holds the legend
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper right", fontsize=9, markerscale=6, bbox_to_anchor=(0.97, 0.93))
+    else:
+        axes[0, 0].legend(fontsize=8, loc="best", markerscale=6)
     fig.suptitle("HESSE ellipses (Δ(−2 ln L) = 1, 4)" + (" over NUTS draws" if draws is not None else ""))
     fig.tight_layout()
     return fig
