@@ -259,7 +259,8 @@ def _terminate(signum, frame):
 def main(argv=None) -> int:
     """Run the command line; Ctrl-C or SIGTERM stop it with one line.
 
-    An interrupted run leaves ``--out`` exactly as it was.
+    An interrupted run leaves ``--out`` with one complete set of files: the previous run's, or
+    this run's if the signal came after its files were swapped in.
 
     Parameters
     ----------
@@ -280,11 +281,13 @@ def main(argv=None) -> int:
     try:
         return _run(argv)
     except KeyboardInterrupt:
-        print("bayesfit: interrupted; the output folder was left as it was", file=sys.stderr)
+        print("bayesfit: interrupted; the output folder holds one complete set of files (the previous "
+              "run's, or this run's if it had finished writing)", file=sys.stderr)
         return 130
     except SystemExit as stop:
         if stop.code == 128 + signal.SIGTERM:
-            print("bayesfit: terminated; the output folder was left as it was", file=sys.stderr)
+            print("bayesfit: terminated; the output folder holds one complete set of files (the previous "
+                  "run's, or this run's if it had finished writing)", file=sys.stderr)
         raise
     finally:
         if restore is not None:

@@ -263,6 +263,29 @@ def scan_plan(fit: FitResult, budget=SCAN_BUDGET_S) -> dict:
             "seconds": seconds, "call_s": call}
 
 
+def _hold_signals():
+    """Hold SIGINT and SIGTERM until the returned function is called, which delivers them.
+
+    Only in the main thread (elsewhere signals cannot be handled, and nothing is held).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    pending = []
+    saved = {sig: signal.signal(sig, lambda signum, frame: pending.append(signum))
+             for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def release():
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        if pending:
+            signal.raise_signal(pending[0])
+
+    return release
+
+
 def _scans(fit, log):
     """Return the profile and contour figures, as fine as :func:`scan_plan` allows, saying so."""
     plan = scan_plan(fit)
@@ -319,7 +342,7 @@ def write_report(fit: FitResult, out, *, log=None) -> list:
     out.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix=".bayesfit-new-", dir=out))
     old = None
-    moved_in, moved_out, committed = [], [], False
+    moved_in, moved_out, committed, held = [], [], False, None
     try:
         result = result_dict(fit)
         (new / "result.json").write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
@@ -337,6 +360,7 @@ def write_report(fit: FitResult, out, *, log=None) -> list:
         files = sorted(f.name for f in new.iterdir())
         manifest = new / MANIFEST
         manifest.write_text(json.dumps({"files": files}) + "\n")
+        held = _hold_signals()  # the swap and its clean-up are not interrupted half-way
         old = Path(tempfile.mkdtemp(prefix=".bayesfit-old-", dir=out))
         previous = {f.name for f in _owned_files(out)} | {n for n in files if (out / n).is_file()}
         for name in sorted(previous):
@@ -357,3 +381,5 @@ def write_report(fit: FitResult, out, *, log=None) -> list:
         shutil.rmtree(new, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        if held is not None:
+            held()  # deliver a SIGINT or SIGTERM that came during the swap, now that it is whole

@@ -84,6 +84,35 @@ def test_interrupt_while_swapping_restores_the_old_set(tmp_path, fits, monkeypat
     _check_one_complete_set(tmp_path)
 
 
+def test_signal_during_the_swap_is_held_until_the_set_is_whole(tmp_path, fits, monkeypatch):
+    """SIGTERM arriving while files are being swapped is delivered after the swap and clean-up."""
+    sampled, plain = fits
+    sampled.save(tmp_path)
+    calls = {"n": 0}
+    original = Path.replace
+
+    def signalled(self, target):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, target)
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        monkeypatch.setattr(Path, "replace", signalled)
+        with pytest.raises(SystemExit) as stop:
+            plain.save(tmp_path)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    monkeypatch.setattr(Path, "replace", original)
+    assert stop.value.code == 143
+    assert not (tmp_path / "posterior.nc").exists()  # the new set (no posterior) stands whole
+    _check_one_complete_set(tmp_path)
+
+
 def test_writable_out_under_read_only_parent(tmp_path, fits):
     if os.geteuid() == 0:
         pytest.skip("root ignores folder permissions")
@@ -108,11 +137,11 @@ def test_signal_to_a_real_run_leaves_old_or_new_set(tmp_path, fits, sig, delay):
     time.sleep(delay)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=300)
-    if proc.returncode == 0:  # finished before the signal: the new set
-        assert not (out / "posterior.nc").exists()
-    else:
+    if proc.returncode != 0:
         assert proc.returncode in (130, 143, -sig), err
-        assert _snapshot(out) == old, err
+        assert "Traceback" not in err
+    if _snapshot(out) != old:  # the new set: the run finished, or was stopped after the swap
+        assert not (out / "posterior.nc").exists(), err
     _check_one_complete_set(out)
 
 
@@ -135,6 +164,6 @@ def test_ctrl_c_while_sampling_stops_with_one_line(tmp_path, fits):
     err = "".join(lines) + rest
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    assert rest.strip().splitlines()[-1] == "bayesfit: interrupted; the output folder was left as it was"
+    assert rest.strip().splitlines()[-1].startswith("bayesfit: interrupted; the output folder holds one complete set")
     assert _snapshot(out) == old
     _check_one_complete_set(out)
