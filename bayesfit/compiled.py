@@ -412,8 +412,11 @@ def _fill_numba_cache(model, key):
         payload = cloudpickle.dumps(model)
     except Exception:  # noqa: BLE001 - an unpicklable model is compiled here, as before
         return
-    child = subprocess.run([sys.executable, "-c", "from bayesfit.compiled import _compile_child; _compile_child()"],
-                           input=payload, capture_output=True)
+    try:
+        child = subprocess.run([sys.executable, "-c", "from bayesfit.compiled import _compile_child; _compile_child()"],
+                               input=payload, capture_output=True, timeout=3600)
+    except (OSError, subprocess.SubprocessError):  # no child possible: compile here, as before
+        return
     if child.returncode == 0:
         marker.touch()
 
