@@ -286,8 +286,7 @@ def plot_profiles(params, mle, idata, *, points=20):
         lo_b = p.lower if np.isfinite(p.lower) else -np.inf
         hi_b = p.upper if np.isfinite(p.upper) else np.inf
         a, b = _profile_range(mu, sd, mle.minos[p.name], lo_b, hi_b)
-        ref_text = pdg_round(mu, sd)[0]
-        ref = float(ref_text)
+        ref, label = _relative_axis(p, mu, sd)
         x, y, ok = m.mnprofile(p.name, size=points, bound=(a, b))
         y = y - mle.fval  # relative to the global minimum, not to the lowest point of the scan
         ok = np.asarray(ok, dtype=bool)
@@ -313,8 +312,7 @@ def plot_profiles(params, mle, idata, *, points=20):
         ax.set_xlim(a - ref, b - ref)
         ax.ticklabel_format(axis="x", useOffset=False)
         ax.xaxis.set_major_locator(plt.MaxNLocator(5))
-        text = p.label or p.name
-        ax.set_xlabel(f"{text} − {ref_text}" + (f" [{p.unit}]" if p.unit else ""))
+        ax.set_xlabel(label)
         ax.set_ylabel(r"$-2\,\Delta\ln L$  or  $-2\ln(p/p_\mathrm{max})$", fontsize=8)
         if k == 0:
             ax.legend(fontsize=7, loc="upper center", framealpha=0.9)
