@@ -49,8 +49,12 @@ def pdg_round(value, error):
     if not (math.isfinite(error) and error > 0 and math.isfinite(value)):
         return f"{value:.6g}", f"{error:.2g}"
     place = pdg_place(error)
-    decimals = max(-place, 0)
-    return f"{round(value, -place):.{decimals}f}", f"{round(error, -place):.{decimals}f}"
+    return at_place(value, place), at_place(error, place)
+
+
+def at_place(x, place) -> str:
+    """Return ``x`` rounded to the power of ten ``place`` and written with just those decimals."""
+    return f"{round(float(x), -place):.{max(-place, 0)}f}"
 
 
 def pdg_place(error) -> int:

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .engine import FitResult, posterior_correlation, result_dict
-from .plots import pdg_place, plot_marginals, most_correlated_pairs, plot_contours, plot_pairs, plot_profiles, save_figure
+from .plots import (at_place, most_correlated_pairs, pdg_place, plot_contours, plot_marginals, plot_pairs,
+                    plot_profiles, save_figure)
 
 __all__ = ["format_table", "summary_text", "summary_html", "write_report"]
 
@@ -31,7 +32,7 @@ def _at(x, place):
     """Return ``x`` rounded to the power of ten ``place`` (``_g`` when there is none)."""
     if place is None or x is None or not np.isfinite(x):
         return _g(x)
-    return f"{round(float(x), -place):.{max(-place, 0)}f}"
+    return at_place(x, place)
 
 
 def _ratio(x):
