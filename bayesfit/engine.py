@@ -110,6 +110,8 @@ class FitResult:
         How each compiled stage got its functions: ``{"map_laplace": ..., "nuts": ...}``, each
         ``"compiled"``, ``"loaded from the disk cache"`` or ``"reused in process"``
         (:mod:`bayesfit.compiled`).
+    ppc : dict or None
+        The posterior-predictive check (:func:`posterior_predictive`), with a posterior.
     """
 
     problem: object
@@ -122,6 +124,7 @@ class FitResult:
     timing_s: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     compiled: dict = field(default_factory=dict)
+    ppc: dict = None
 
     @property
     def names(self) -> list:
@@ -304,6 +307,49 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
     return diag
 
 
+#: Posterior draws used by the posterior-predictive check (evenly thinned).
+PPC_DRAWS = 1000
+
+
+def posterior_predictive(problem, idata, *, seed=None, draws=PPC_DRAWS) -> dict | None:
+    """Return the posterior-predictive χ² check of a fit (Gelman, Meng and Stern 1996).
+
+    For each of ``draws`` posterior draws θ (evenly thinned from the chains) a dataset is
+    drawn from the model at θ; the check compares the χ² of the observed data at θ with the
+    χ² of the replica at θ (the model's :meth:`~bayesfit.problem.Problem.discrepancy`). The
+    Bayesian p-value is the fraction of draws whose replica has the larger χ²: near 0 the
+    data fit worse than the model's own datasets, near 1 better. Unlike the frequentist
+    χ² p-value it needs no asymptotic distribution and it averages over the posterior
+    instead of plugging in the MLE.
+
+    Parameters
+    ----------
+    problem : bayesfit.problem.Problem
+    idata : arviz.InferenceData
+        The NUTS posterior.
+    seed : int, optional
+        Seed of the replicas (independent of the sampler's stream).
+    draws : int
+        Posterior draws to use.
+
+    Returns
+    -------
+    dict or None
+        ``{"p_value", "p_value_error", "draws", "observed", "replicated"}``, the last two
+        arrays of χ² per draw; ``None`` where the model has no discrepancy.
+    """
+    post = np.stack([idata.posterior[n].values.ravel() for n in problem.names], axis=1)
+    pick = np.unique(np.linspace(0, len(post) - 1, min(draws, len(post))).round().astype(int))
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1] if seed is not None else None)
+    out = problem.discrepancy(post[pick], rng)
+    if out is None:
+        return None
+    observed, replicated = out
+    p = float(np.mean(replicated >= observed))
+    return {"p_value": p, "p_value_error": math.sqrt(p * (1 - p) / len(pick)), "draws": int(len(pick)),
+            "observed": observed, "replicated": replicated}
+
+
 def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=None,
              sampler="auto", progressbar=True, log=print, notes=()) -> FitResult:
     """Fit one problem three ways: iminuit, MAP + Laplace, and (optionally) NUTS.
@@ -368,6 +414,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
 
     comparison = compare(names, mle, map_, idata)
     gof = problem.gof(mle.values)
+    ppc = None if idata is None else posterior_predictive(problem, idata, seed=seed)
     diagnostics = _diagnostics(mle, map_, idata, comparison)
     if sample:
         diagnostics["sampler"] = sampler
@@ -380,7 +427,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
                                        "independent check")
         diagnostics["ok"] = False
     timing["total"] = time.perf_counter() - t0
-    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled)
+    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled, ppc)
 
 
 def _obtain(log, timing, key, get, messages):
@@ -465,6 +512,11 @@ def result_dict(fit: FitResult) -> dict:
             "posterior": posterior_correlation(fit.idata, names) if fit.idata is not None else None,
         },
         "gof": fit.gof,
+        "ppc": None if fit.ppc is None else {
+            "statistic": "Pearson chi2 at each posterior draw, observed vs replicated data",
+            "p_value": fit.ppc["p_value"], "p_value_error": fit.ppc["p_value_error"],
+            "draws": fit.ppc["draws"], "chi2_observed_mean": float(np.mean(fit.ppc["observed"])),
+            "chi2_replicated_mean": float(np.mean(fit.ppc["replicated"]))},
         "diagnostics": fit.diagnostics,
         "timing_s": fit.timing_s,
         "compiled": fit.compiled,

@@ -209,6 +209,16 @@ class LeastSquaresProblem(Problem):
         p = float(stats.chi2.sf(chi2, ndf)) if ndf > 0 else float("nan")
         return {"chi2": chi2, "ndf": ndf, "p_value": p}
 
+    def discrepancy(self, draws, rng):
+        """Return χ² of the measurements and of Gaussian replicas of them at each draw."""
+        observed, replicated = [], []
+        for values in draws:
+            pred = self._predict(values)
+            replica = pred + self.sigma * rng.standard_normal(self.yv.shape)
+            observed.append(np.sum(((self.yv - pred) / self.sigma) ** 2))
+            replicated.append(np.sum(((replica - pred) / self.sigma) ** 2))
+        return np.array(observed, dtype=float), np.array(replicated, dtype=float)
+
     def jacobian(self, x, values) -> np.ndarray:
         """Return J = ∂f/∂θ at ``x`` by automatic differentiation (PyTensor), shape (len(x), k)."""
         import pytensor
@@ -225,7 +235,7 @@ class LeastSquaresProblem(Problem):
         """Return the data with the MLE curve, its ±1σ band and the posterior band."""
         import matplotlib.pyplot as plt
 
-        from .plots import format_measurement
+        from .plots import format_measurement, format_p_value
 
         m = self.model
         unit = f" [{m.unit}]" if m.unit else ""
@@ -269,7 +279,7 @@ class LeastSquaresProblem(Problem):
             ax.set_xticks(idx)
             ax.set_xlabel("measurement")
         ax.set_ylabel(f"{m.y_label}{unit}")
-        chi2 = (f"χ²/ndf = {g['chi2']:.3f}/{g['ndf']}, p = {g['p_value']:.3f}" if g["ndf"] > 0
+        chi2 = (f"χ²/ndf = {g['chi2']:.3f}/{g['ndf']}, p = {format_p_value(g['p_value'])}" if g["ndf"] > 0
                 else f"χ² = {g['chi2']:.3f}")
         ax.set_title(f"{m.title}: {chi2}" if m.title else chi2)
         ax.legend(fontsize=8, loc="best")

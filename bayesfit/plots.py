@@ -8,10 +8,13 @@
   (``mncontour``) over the posterior's highest-density regions and the HESSE ellipse.
 - :func:`plot_pairs`: the pairwise HESSE ellipses (and the Laplace ones) over the posterior
   draws.
+- :func:`plot_ppc`: the posterior-predictive check (χ² of the data against χ² of replicated
+  data, draw by draw, and the Bayesian p-value) beside the frequentist χ² test at the MLE.
 - :func:`plot_hist_fit`: a histogram with √N errors, the fitted shape and its components,
   an info box and a pull panel; used by the one-dimensional density models.
 - :func:`ellipse`: the Δ(−2 ln L) = k² contour of a two-dimensional Gaussian.
-- :func:`format_measurement`: value ± error with the PDG rounding rule.
+- :func:`format_measurement`: value ± error with the PDG rounding rule;
+  :func:`display_measurement` the same with the unit (MeV where GeV would give six digits).
 
 Every helper returns the figure and never calls ``plt.show()``; none changes matplotlib's
 backend (the command line selects Agg for itself).
@@ -27,8 +30,8 @@ import numpy as np
 from matplotlib.patches import Ellipse
 from scipy import stats
 
-__all__ = ["ellipse", "plot_marginals", "plot_profiles", "plot_contours", "plot_pairs", "plot_hist_fit", "save_figure", "pdg_round",
-           "format_measurement"]
+__all__ = ["ellipse", "plot_marginals", "plot_profiles", "plot_contours", "plot_pairs", "plot_ppc", "plot_hist_fit", "save_figure", "pdg_round",
+           "format_measurement", "display_measurement", "format_p_value"]
 
 
 def pdg_round(value, error):
@@ -167,6 +170,8 @@ def plot_pairs(params, mle, map_=None, idata=None, *, max_draws=3000, seed=0):
             ax.ticklabel_format(useOffset=False)
             ax.xaxis.set_major_locator(plt.MaxNLocator(3))
             ax.yaxis.set_major_locator(plt.MaxNLocator(4))
+            _scale_ticks(ax.xaxis, axis[i][2])
+            _scale_ticks(ax.yaxis, axis[j][2])
             if row == n - 2:
                 ax.set_xlabel(axis[i][1], fontsize=8)
             else:
@@ -215,7 +220,7 @@ def plot_marginals(params, mle, idata):
         ax = axes.flat[k]
         draws = np.asarray(idata.posterior[p.name]).ravel()
         mu, sd = float(mle.values[k]), float(mle.errors[k])
-        ref, label = _relative_axis(p, mu, sd)
+        ref, label, factor = _relative_axis(p, mu, sd)
         lo_hdi, hi_hdi = (float(v) for v in az.hdi(draws, hdi_prob=0.6827))
         ax.hist(draws - ref, bins=60, density=True, color="C0", alpha=0.35, lw=0)
         inside = (draws >= lo_hdi) & (draws <= hi_hdi)
@@ -232,10 +237,11 @@ def plot_marginals(params, mle, idata):
         ax.set_xlim(min(span[0], mu - 4 * sd) - ref, max(span[1], mu + 4 * sd) - ref)
         ax.ticklabel_format(axis="x", useOffset=False)
         ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        _scale_ticks(ax.xaxis, factor)
         ax.set_yticks([])
         ax.set_xlabel(label)
-        post = format_measurement(draws.mean(), draws.std())
-        ax.set_title(f"posterior {post}\nMLE {format_measurement(mu, sd)}", fontsize=8.5)
+        post = display_measurement(p, draws.mean(), draws.std())
+        ax.set_title(f"posterior {post}\nMLE {display_measurement(p, mu, sd)}", fontsize=8.5)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     handles = [Patch(color="C0", alpha=0.35, label="posterior (NUTS draws)"),
@@ -290,7 +296,7 @@ def plot_profiles(params, mle, idata, *, points=20):
         lo_b = p.lower if np.isfinite(p.lower) else -np.inf
         hi_b = p.upper if np.isfinite(p.upper) else np.inf
         a, b = _profile_range(mu, sd, mle.minos[p.name], lo_b, hi_b)
-        ref, label = _relative_axis(p, mu, sd)
+        ref, label, factor = _relative_axis(p, mu, sd)
         x, y, ok = m.mnprofile(p.name, size=points, bound=(a, b))
         y = y - mle.fval  # relative to the global minimum, not to the lowest point of the scan
         ok = np.asarray(ok, dtype=bool)
@@ -316,6 +322,7 @@ def plot_profiles(params, mle, idata, *, points=20):
         ax.set_xlim(a - ref, b - ref)
         ax.ticklabel_format(axis="x", useOffset=False)
         ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        _scale_ticks(ax.xaxis, factor)
         ax.set_xlabel(label)
         ax.set_ylabel(r"$-2\,\Delta\ln L$  or  $-2\ln(p/p_\mathrm{max})$", fontsize=8)
         if k == 0:
@@ -340,10 +347,78 @@ def most_correlated_pairs(correlation, count=3):
     return sorted(pairs, key=lambda ij: -np.nan_to_num(c[ij]))[:count]
 
 
+def _display_scale(p, sd):
+    """Return (factor, unit) in which to show ``p``: MeV where GeV would give six digits.
+
+    A parameter in GeV whose error is below 5 MeV would need four or more decimals in GeV;
+    its axis is shown in MeV instead.
+    """
+    unit = p.unit or ""
+    if unit.startswith("GeV") and 0 < sd < 0.005:
+        return 1000.0, "MeV" + unit[3:]
+    return 1.0, unit
+
+
+def format_p_value(p, *, tex=True) -> str:
+    """Return a p-value readably: three decimals from 0.001 up, else two digits times a power of ten.
+
+    >>> format_p_value(0.5031), format_p_value(2.556e-08, tex=False)
+    ('0.503', '2.6×10⁻⁸')
+    """
+    if p is None or not np.isfinite(p):
+        return "—"
+    if p >= 0.001 or p == 0:
+        return f"{p:.3f}"
+    mantissa, exponent = f"{p:.1e}".split("e")
+    if tex:
+        return rf"${mantissa}\times10^{{{int(exponent)}}}$"
+    return f"{mantissa}×10" + str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def ppc_p_text(ppc) -> str:
+    """Return the posterior-predictive p-value with its error, or its 95 % CL bound at 0 or 1.
+
+    With no replica beyond the data among S draws the share is bounded, not measured:
+    p < 1 − 0.05^(1/S) ≈ 3/S at 95 % CL (and symmetrically at 1).
+    """
+    p, s = ppc["p_value"], ppc["draws"]
+    bound = 1 - 0.05 ** (1 / s)
+    if p == 0:
+        return f"p < {bound:.2g} (95 % CL)"
+    if p == 1:
+        return f"p > {1 - bound:.3g} (95 % CL)"
+    return f"p = {p:.3f} ± {ppc['p_value_error']:.3f}"
+
+
+def display_measurement(p, value, error) -> str:
+    """Return ``value ± error unit`` of parameter ``p``, PDG-rounded, in its display unit.
+
+    The display unit is MeV for a GeV parameter known to better than 5 MeV
+    (:func:`_display_scale`), else the parameter's own unit.
+    """
+    factor, unit = _display_scale(p, error)
+    text = format_measurement(value * factor, error * factor).replace("-", "\N{MINUS SIGN}")
+    return text + (f" {unit}" if unit else "")
+
+
 def _relative_axis(p, mu, sd):
-    """Return (reference value, axis label) for an axis drawn as x − x̂ (x̂ PDG-rounded)."""
-    text = pdg_round(mu, sd)[0]
-    return float(text), f"{p.label or p.name} − {text}" + (f" [{p.unit}]" if p.unit else "")
+    """Return (reference value, axis label, display factor) for an axis drawn as x − x̂.
+
+    x̂ is the PDG-rounded estimate; data stay in the parameter's unit, and a factor other
+    than 1 (MeV for a GeV parameter, :func:`_display_scale`) is applied by :func:`_scale_ticks`.
+    """
+    factor, unit = _display_scale(p, sd)
+    text = pdg_round(mu * factor, sd * factor)[0]
+    shift = f"+ {text[1:]}" if text.startswith("-") else f"− {text}"
+    return float(text) / factor, f"{p.label or p.name} {shift}" + (f" [{unit}]" if unit else ""), factor
+
+
+def _scale_ticks(axis, factor):
+    """Label the ticks of ``axis`` (an x or y axis) multiplied by ``factor``; no offset."""
+    if factor != 1.0:
+        from matplotlib.ticker import FuncFormatter
+
+        axis.set_major_formatter(FuncFormatter(lambda v, pos: f"{round(v * factor, 9):g}".replace("-", "\N{MINUS SIGN}")))
 
 
 def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, seed=0):
@@ -378,7 +453,7 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
     fig, axes = plt.subplots(1, len(pairs), figsize=(max(4.6 * len(pairs), 7.0), 4.6), squeeze=False)
     for ax, (i, j) in zip(axes.flat, pairs):
         pi, pj = params[i], params[j]
-        (xi, lx), (yj, ly) = (_relative_axis(pi, mle.values[i], mle.errors[i]),
+        (xi, lx, fx), (yj, ly, fy) = (_relative_axis(pi, mle.values[i], mle.errors[i]),
                               _relative_axis(pj, mle.values[j], mle.errors[j]))
         if idata is not None:
             draws = np.vstack([np.asarray(idata.posterior[pi.name]).ravel(),
@@ -416,9 +491,11 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
         ax.set_ylim(y0 - yj - 0.08 * (y1 - y0), y1 - yj + 0.08 * (y1 - y0))
         ax.ticklabel_format(useOffset=False)
         ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        _scale_ticks(ax.xaxis, fx)
+        _scale_ticks(ax.yaxis, fy)
         ax.set_xlabel(lx)
         ax.set_ylabel(ly)
-        ax.set_title(f"ρ(HESSE) = {mle.correlation[i, j]:+.2f}", fontsize=10)
+        ax.set_title(f"ρ(HESSE) = {mle.correlation[i, j]:+.2f}".replace("-", "\N{MINUS SIGN}"), fontsize=10)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -432,6 +509,73 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
     fig.legend(handles=handles, loc="lower center", ncol=len(handles) if wide else 3, fontsize=8, frameon=False)
     fig.suptitle("Two-parameter regions: MINOS contours vs posterior highest-density regions")
     fig.tight_layout(rect=(0, 0.07 if wide else 0.12, 1, 1))
+    return fig
+
+
+def plot_ppc(ppc, gof, *, title=None):
+    """Plot the posterior-predictive χ² check beside the frequentist χ² test.
+
+    Left, one point per posterior draw θ: the χ² of the observed data at θ against the χ² of
+    a dataset replicated from the model at θ; the Bayesian p-value is the share of points
+    above the diagonal. Right, the frequentist test: the χ² at the MLE on the χ²(NDF)
+    density, its tail shaded.
+
+    Parameters
+    ----------
+    ppc : dict
+        :func:`bayesfit.engine.posterior_predictive`'s result.
+    gof : dict
+        The fit's ``{"chi2", "ndf", "p_value"}`` at the MLE.
+    title : str, optional
+        What was fitted, put above both panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    obs, rep = np.asarray(ppc["observed"]), np.asarray(ppc["replicated"])
+    fig, (ax, axf) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"wspace": 0.28})
+    above = rep >= obs
+    ax.scatter(obs[~above], rep[~above], s=8, alpha=0.5, color="C3", lw=0,
+               label=r"$\chi^2_\mathrm{rep} < \chi^2_\mathrm{obs}$")
+    ax.scatter(obs[above], rep[above], s=8, alpha=0.5, color="C0", lw=0,
+               label=r"$\chi^2_\mathrm{rep} \geq \chi^2_\mathrm{obs}$")
+    lo = min(obs.min(), rep.min())
+    hi = max(obs.max(), rep.max())
+    pad = 0.05 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k-", lw=1)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"$\chi^2$ of the observed data at draw $\theta$")
+    ax.set_ylabel(r"$\chi^2$ of data replicated at $\theta$")
+    ax.set_title(f"Bayesian: posterior-predictive {ppc_p_text(ppc)}\n"
+                 f"({ppc['draws']:,} posterior draws)", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8, markerscale=2, framealpha=0.9)
+
+    chi2, ndf = gof["chi2"], gof["ndf"]
+    if ndf > 0:
+        bottom = min(stats.chi2.ppf(1e-4, ndf), 0.85 * chi2)
+        top = max(stats.chi2.ppf(1 - 1e-4, ndf), 1.15 * chi2)
+        x = np.linspace(bottom, top, 600)
+        y = stats.chi2.pdf(x, ndf)
+        axf.plot(x, y, "k-", lw=1.4, label=rf"$\chi^2$ density, NDF = {ndf}")
+        tail = x >= chi2
+        axf.fill_between(x[tail], y[tail], color="C1", alpha=0.5, lw=0,
+                         label=f"p = {format_p_value(gof['p_value'])}")
+        axf.axvline(chi2, color="C1", lw=1.5, label=rf"$\chi^2_\mathrm{{MLE}}$ = {chi2:.1f}")
+        axf.set_xlim(bottom, top)
+        axf.set_ylim(0, 1.25 * np.nanmax(y[np.isfinite(y)]))
+        axf.set_ylabel("probability density")
+        axf.set_title(f"Frequentist: χ² at the MLE, p = {format_p_value(gof['p_value'])}", fontsize=10)
+        axf.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    else:
+        axf.text(0.5, 0.5, f"χ² = {chi2:.1f} with NDF = {ndf}:\ntoo few data for a χ² test",
+                 ha="center", va="center", transform=axf.transAxes)
+        axf.set_yticks([])
+        axf.set_title("Frequentist: no test", fontsize=10)
+    axf.set_xlabel(r"$\chi^2$")
+    fig.suptitle(("Goodness of fit, Bayesian vs frequentist" + (f": {title}" if title else "")), y=1.01)
     return fig
 
 

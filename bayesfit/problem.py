@@ -70,6 +70,17 @@ class Problem:
         """Return the goodness of fit at ``values`` as ``{"chi2", "ndf", "p_value"}``."""
         raise NotImplementedError
 
+    def discrepancy(self, draws: np.ndarray, rng) -> tuple | None:
+        """Return the χ² of the data and of replicated data at each posterior draw.
+
+        The posterior-predictive check (:func:`bayesfit.engine.posterior_predictive`) calls
+        this with draws θ_s (shape ``(S, len(params))``): it needs, per draw, the χ² of the
+        observed data against the expectation at θ_s and the same χ² of a dataset drawn from
+        the model at θ_s with ``rng`` (a :class:`numpy.random.Generator`), as two arrays of
+        length S. Return ``None`` where the model has no such check (the default).
+        """
+        return None
+
     def plots(self, fit) -> dict:
         """Return the model's own figures, ``{file stem: matplotlib Figure}``."""
         return {}

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .engine import FitResult, posterior_correlation, result_dict
-from .plots import (at_place, most_correlated_pairs, pdg_place, plot_contours, plot_marginals, plot_pairs,
-                    plot_profiles, save_figure)
+from .plots import (at_place, most_correlated_pairs, pdg_place, plot_contours, plot_marginals, plot_pairs, plot_ppc,
+                    plot_profiles, ppc_p_text, save_figure)
 
 __all__ = ["format_table", "summary_text", "summary_html", "write_report"]
 
@@ -37,6 +37,11 @@ def _at(x, place):
 
 def _ratio(x):
     return _g(x) if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+def _ess(x):
+    """Return an effective sample size as a whole number (ESS is an estimate, not a count)."""
+    return _g(x) if x is None or not np.isfinite(x) else f"{x:.0f}"
 
 
 def _row_place(c):
@@ -76,7 +81,7 @@ def format_table(fit: FitResult, *, markdown=False) -> str:
             name, at(c["mle"]), at(c["hesse"]), at(c["minos"][0]), "+" + at(c["minos"][1]),
             at(c["map"]), at(c["laplace_sd"]), at(post.get("mean")), at(post.get("sd")),
             at(hdi[0]), at(hdi[1]), _ratio(c["laplace_over_hesse"]), _ratio(c["sd_over_hesse"]),
-            _g(post.get("r_hat"), 4), _g(post.get("ess_bulk"), 4),
+            _ratio(post.get("r_hat")), _ess(post.get("ess_bulk")),
         ])
     if not fit.idata:
         keep = slice(0, 7)
@@ -133,6 +138,8 @@ def summary_text(fit: FitResult, *, markdown=False) -> str:
     lines.append(format_table(fit, markdown=markdown))
     lines.append("")
     lines.append(f"{gof_text(gof)}   (−ln L at minimum = {fit.mle.fval:.6g})")
+    if fit.ppc is not None:
+        lines.append(ppc_text(fit.ppc))
     lines.append("")
     lines.append(_correlation_text(fit, markdown))
     t = fit.timing_s
@@ -172,7 +179,7 @@ def summary_html(fit: FitResult) -> str:
         post = c["posterior"]
         if post is not None:
             cells += [_g(post["mean"]), _g(post["sd"], 4), f"[{_g(post['hdi_68'][0])}, {_g(post['hdi_68'][1])}]",
-                      _g(post["r_hat"], 4), _g(post["ess_bulk"], 4)]
+                      _ratio(post["r_hat"]), _ess(post["ess_bulk"])]
         rows.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in cells) + "</tr>")
     gof = fit.gof
     parts = [f"<p><b>bayesfit {html.escape(p.name)}</b>: {p.n_data:,} data points, "
@@ -180,6 +187,8 @@ def summary_html(fit: FitResult) -> str:
              "<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
              + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>",
              f"<p>{gof_text(gof)}</p>"]
+    if fit.ppc is not None:
+        parts.append(f"<p>{html.escape(ppc_text(fit.ppc))}</p>")
     for w in fit.notes:
         parts.append(f"<p>note: {html.escape(w)}</p>")
     for w in fit.diagnostics["warnings"]:
@@ -204,6 +213,12 @@ def gof_text(gof: dict) -> str:
                 f"  p-value = {gof['p_value']:.4g}")
     used = f" ({gof['bins_used']} bins with more than 5 expected events)" if "bins_used" in gof else ""
     return f"χ² = {gof['chi2']:.4g} with ndf = {gof['ndf']}{used}: too few data for a goodness-of-fit test"
+
+
+def ppc_text(ppc: dict) -> str:
+    """Return the posterior-predictive check as one line (see :func:`bayesfit.engine.posterior_predictive`)."""
+    return (f"posterior-predictive χ² check: {ppc_p_text(ppc)}"
+            f" ({ppc['draws']:,} draws; share of replicated datasets with a larger χ²)")
 
 
 #: File in an output folder listing the files of the run that wrote it (bayesfit's own).
@@ -353,6 +368,8 @@ def write_report(fit: FitResult, out, *, log=None) -> list:
             figures["pairs"] = plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)
         if fit.idata is not None:
             figures["posterior_marginals"] = plot_marginals(fit.problem.params, fit.mle, fit.idata)
+            if fit.ppc is not None:
+                figures["ppc"] = plot_ppc(fit.ppc, fit.gof, title=fit.problem.name)
             if fit.mle.minuit is not None and fit.mle.valid:
                 figures.update(_scans(fit, log))
             fit.idata.to_netcdf(str(new / "posterior.nc"))

@@ -598,6 +598,34 @@ class WindowProblem(Problem):
         inner = [optimize.brentq(lambda x: cdf(x) - q, self.lo, top) for q in np.arange(1, k) / k]
         return np.array([self.lo, *inner, self.hi])
 
+    def _gof_edges(self, values):
+        """Return the χ² bins at ``values`` and the degrees of freedom their choice costs."""
+        if math.isfinite(self.hi):
+            return self.edges, 0
+        return self._quantile_edges(values), 1
+
+    def discrepancy(self, draws, rng):
+        """Return the Pearson χ² of the events and of one replicated histogram per draw.
+
+        The bins are those of :meth:`gof` at the posterior mean, with the same rule (bins
+        expected to hold more than 5 events, at each draw). A replica is multinomial with the
+        events' total, or Poisson for an extended model.
+        """
+        edges, _ = self._gof_edges(np.mean(draws, axis=0))
+        counts, _ = np.histogram(self.data, bins=edges)
+        observed, replicated = [], []
+        for values in draws:
+            expected = self.expected(values, edges)
+            if self.model.extended:
+                replica = rng.poisson(expected)
+            else:
+                replica = rng.multinomial(self.n_data, expected / expected.sum())
+            ok = expected > 5
+            e = expected[ok]
+            observed.append(np.sum((counts[ok] - e) ** 2 / e))
+            replicated.append(np.sum((replica[ok] - e) ** 2 / e))
+        return np.array(observed, dtype=float), np.array(replicated, dtype=float)
+
     def gof(self, values):
         """Return the binned Pearson χ² (bins with expected > 5), NDF and p-value.
 
@@ -605,10 +633,7 @@ class WindowProblem(Problem):
         seed's convention); on a half line they are ``nbins`` bins of equal fitted
         probability and NDF = bins − 1 − parameters.
         """
-        if math.isfinite(self.hi):
-            edges, lost = self.edges, 0
-        else:
-            edges, lost = self._quantile_edges(values), 1
+        edges, lost = self._gof_edges(values)
         counts, _ = np.histogram(self.data, bins=edges)
         expected = self.expected(values, edges)
         ok = expected > 5
@@ -618,15 +643,15 @@ class WindowProblem(Problem):
         return {"chi2": chi2, "ndf": ndf, "p_value": p, "bins_used": int(ok.sum())}
 
     def info_lines(self, fit):
-        """Return the plot's info box: each parameter as value ± HESSE error, PDG-rounded."""
-        from .plots import format_measurement
+        """Return the plot's info box: each parameter as value ± HESSE error, PDG-rounded (MeV where GeV would give six digits)."""
+        from .plots import display_measurement
 
-        return [f"{p.label or p.name} = {format_measurement(v, e)}{' ' + p.unit if p.unit else ''}"
+        return [f"{p.label or p.name} = {display_measurement(p, v, e)}"
                 for p, v, e in zip(self.params, fit.mle.values, fit.mle.errors)]
 
     def plots(self, fit):
         """Return the histogram with the fit, its components, info box and pulls."""
-        from .plots import plot_hist_fit
+        from .plots import format_p_value, plot_hist_fit
 
         values = fit.mle.values
         edges = self.edges
@@ -654,7 +679,7 @@ class WindowProblem(Problem):
                 shapes.append(scale * t)
             band = (x, *np.quantile(np.array(shapes), [0.158655, 0.841345], axis=0))
         g = fit.gof
-        chi2_line = (rf"$\chi^2$/NDF = {g['chi2']:.1f}/{g['ndf']}, p = {g['p_value']:.3f}" if g["ndf"] > 0
+        chi2_line = (rf"$\chi^2$/NDF = {g['chi2']:.1f}/{g['ndf']}, p = {format_p_value(g['p_value'])}" if g["ndf"] > 0
                      else rf"$\chi^2$ = {g['chi2']:.1f}, NDF = {g['ndf']} (no test)")
         lines = [f"$N$ = {self.n_data:,}", *self.info_lines(fit), chi2_line]
         source = self.meta.get("source", "")

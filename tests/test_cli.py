@@ -25,7 +25,7 @@ def test_line_sample_writes_everything(tmp_path, capsys):
     out = tmp_path / "line"
     assert main(["line", "--sample", "--out", str(out), *QUICK]) == 0
     names = {p.name for p in out.iterdir()}
-    for stem in ("line_fit", "pairs", "posterior_marginals", "profiles", "contours"):
+    for stem in ("line_fit", "pairs", "posterior_marginals", "profiles", "contours", "ppc"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
     assert {"result.json", "summary.md", "posterior.nc"} <= names
     result = json.loads((out / "result.json").read_text())
@@ -41,8 +41,10 @@ def test_line_sample_writes_everything(tmp_path, capsys):
     assert result["gof"]["ndf"] == 2
     assert {"mle", "map_laplace", "nuts", "total"} <= set(result["timing_s"])
     assert "divergences" in result["diagnostics"]
+    ppc = result["ppc"]
+    assert ppc["draws"] == 600 and 0 <= ppc["p_value"] <= 1 and ppc["p_value_error"] > 0
     text = capsys.readouterr().out
-    assert "MINOS" in text and "post. mean" in text
+    assert "MINOS" in text and "post. mean" in text and "posterior-predictive χ² check: p = " in text
 
 
 def test_weighted_mean_without_sampling(tmp_path):
