@@ -1,9 +1,19 @@
 """Write the notebooks beside this file from the cell lists below (run after editing).
 
-Keeping the sources here lets a reviewer diff the notebooks as plain Python; the test suite
-executes the written ``.ipynb`` files.
+    python notebooks/make_notebooks.py            # write the notebooks without outputs
+    python notebooks/make_notebooks.py --execute  # write them executed, figures inline
+
+The notebooks are committed executed, so that they show their results on a code-hosting site.
+Keeping the sources here lets a reviewer diff them as plain Python. The test suite checks
+that each committed notebook holds exactly these cells, executed top to bottom without error,
+and executes it again (short chains): the cells tagged ``check-output`` (closed forms and
+maximum-likelihood fits, which do not depend on the chain length) must print what they
+printed when the notebook was committed.
 """
 
+import argparse
+import sys
+import time
 from pathlib import Path
 
 import nbformat as nbf
@@ -11,6 +21,11 @@ import nbformat as nbf
 HERE = Path(__file__).resolve().parent
 
 SETUP = '''import os
+import warnings
+
+# PyTensor installed from PyPI finds no BLAS to link; these models do not need one
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+
 import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,14 +35,57 @@ import bayesfit as bf
 # The test suite sets BAYESFIT_QUICK=1 to run short chains.
 QUICK = os.environ.get("BAYESFIT_QUICK") == "1"
 NUTS = dict(draws=300, tune=300, chains=2) if QUICK else dict(draws=1000, tune=1000, chains=4)
-NUTS.update(seed=1, progressbar=False, log=None)'''
+NUTS.update(seed=1, progressbar=False, log=None)
+
+
+def show(fig):
+    """Display a figure once: close every open figure so that Jupyter does not draw it again."""
+    plt.close("all")
+    return fig'''
+
+
+#: Prefix of a code cell whose printed output must not change between runs (see the docstring).
+CHECK = "check:"
+
+#: Tag of such cells in the written notebook.
+CHECK_TAG = "check-output"
+
+
+def _cell(text):
+    if text.startswith("md:"):
+        return nbf.v4.new_markdown_cell(text[3:])
+    if text.startswith(CHECK):
+        return nbf.v4.new_code_cell(text[len(CHECK):], metadata={"tags": [CHECK_TAG]})
+    return nbf.v4.new_code_cell(text)
 
 
 def notebook(cells):
+    """Return the notebook of a cell list, without outputs."""
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbf.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbf.v4.new_code_cell(c)
-                for c in cells]
+    nb.cells = [_cell(c) for c in cells]
+    return nb
+
+
+def execute(nb, folder, *, quick=False, timeout=900):
+    """Execute ``nb`` in place in ``folder`` (``quick``: the short chains the tests use)."""
+    import os
+
+    from nbclient import NotebookClient
+
+    # the inline backend, as in Jupyter, so that the figures are kept as PNG outputs
+    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "BAYESFIT_QUICK": "1" if quick else "0"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return nb
 
 
@@ -55,7 +113,7 @@ Setting the derivative to zero gives, with $\\langle q\\rangle = \\sum_i q_i/\\s
 $$\\hat x = \\frac{\\langle x\\rangle}{\\langle 1\\rangle} = \\frac{58}{216} = 0.268519\\ \\Omega,\\qquad
 \\sigma(\\hat x) = \\frac{1}{\\sqrt{\\langle 1\\rangle}} = 0.068041\\ \\Omega.$$""",
     SETUP,
-    "from bayesfit.models.weighted_mean_model import R, SIGMA, closed_form\n\nclosed_form(R, SIGMA)",
+    "check:from bayesfit.models.weighted_mean_model import R, SIGMA, closed_form\n\nclosed_form(R, SIGMA)",
     """md:## The three fits
 
 1. **Maximum likelihood** with iminuit, from scipy's normal density (independent of PyMC);
@@ -68,11 +126,11 @@ parameter and the constant curve $f = \\hat x$, fitted as least squares with Gau
     """md:For this linear Gaussian model everything agrees: the MAP is the MLE, the Laplace σ is
 the HESSE σ exactly, and the posterior is the Gaussian $\\mathcal N(\\hat x, \\sigma(\\hat x))$
 up to Monte-Carlo error. The goodness of fit: χ² = 1.4259 for 2 degrees of freedom.""",
-    "fit.gof",
+    "check:fit.gof",
     "md:## ArviZ summary of the posterior",
     "az.summary(fit.idata, hdi_prob=0.6827)",
-    "figs = fit.problem.plots(fit)\nfigs['weighted_mean']",
-    "from bayesfit.plots import plot_marginals\n\nplot_marginals(fit.problem.params, fit.mle, fit.idata)",
+    "show(fit.problem.plots(fit)['weighted_mean'])",
+    "from bayesfit.plots import plot_marginals\n\nshow(plot_marginals(fit.problem.params, fit.mle, fit.idata))",
 ]
 
 NOTEBOOKS["02_line_fit.ipynb"] = [
@@ -96,12 +154,15 @@ Expected: $a = 0.80143 \\pm 0.026726$, $b = 0.149643 \\pm 0.073193$, $\\rho(a,b)
 χ² = 1.444 for 2 degrees of freedom. The error of the line at $v$ is
 $\\sigma^2(x(v)) = T(v)\\,C\\,T^\\mathsf{T}(v)$ with the transport matrix $T(v) = (v, 1)$.""",
     SETUP,
-    "from bayesfit.models.line_fit_model import SIGMA, V, X, closed_form\n\nclosed_form(V, X, SIGMA)",
+    "check:from bayesfit.models.line_fit_model import SIGMA, V, X, closed_form\n\nclosed_form(V, X, SIGMA)",
     "fit = bf.fit(bf.models.line_fit(), {\"v\": V, \"x\": X, \"sigma\": SIGMA}, sample=True, **NUTS)\nprint(fit)\nfit.mle.correlation",
     """md:The posterior band of the line (dashed, 68 % of the NUTS lines at each $v$) lies on the
 transported HESSE band: for a linear Gaussian model they are the same thing.""",
-    "fit.problem.plots(fit)['line_fit']",
-    "from bayesfit.plots import plot_pairs\n\nplot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)",
+    "show(fit.problem.plots(fit)['line_fit'])",
+    "from bayesfit.plots import plot_pairs, plot_profiles\n\nshow(plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata))",
+    """md:The profile likelihood of each parameter is the HESSE parabola (the model is linear), and
+the marginal posterior follows it: for this model all three answers are the same.""",
+    "show(plot_profiles(fit.problem.params, fit.mle, fit.idata))",
     """md:## Decorrelating: the shifted model
 
 With $x = a\\,(v - v_0) + b'$ and $v_0 = \\langle v\\rangle/\\langle 1\\rangle = 2$ V, the
@@ -141,10 +202,10 @@ for rho in (0.5, 1.0, 2.0, 5.0):
     a1.plot(x, np.exp(relbw.logpdf(x, rho).eval()), label=f"ρ = {rho}")
     a2.plot(x[1:], np.exp(relbw.logcdf(x[1:], rho).eval()))
 a1.set(xlabel="x", ylabel="pdf"); a2.set(xlabel="x", ylabel="cdf"); a1.legend()
-fig""",
+show(fig)""",
     """md:Moments by numerical integration against the closed forms, and the large-ρ Cauchy limit
 (half width ½ around the mode):""",
-    """for rho in (0.2, 1.0, 3.5):
+    """check:for rho in (0.2, 1.0, 3.5):
     m1 = integrate.quad(lambda t: t * stats.rel_breitwigner.pdf(t, rho), 0, np.inf, limit=400)[0]
     print(f"rho={rho}: E[X] {m1:.6f} vs {relbw.mean(rho):.6f};  E[X^2] closed form {relbw.second_moment(rho):.4f}")
 rho = 10.0
@@ -159,7 +220,7 @@ With an informative prior the MAP is not the MLE; the grid posterior (scipy only
 rho_fit = bf.fit(bf.models.relbw(), seed_data(), sample=True, **NUTS)
 print(rho_fit)
 rho_fit.problem.meta["grid_posterior"]""",
-    "rho_fit.problem.plots(rho_fit)['relbw_rho']",
+    "show(rho_fit.problem.plots(rho_fit)['relbw_rho'])",
     """flat = bf.fit(bf.models.relbw(flat_prior=True), seed_data(), **NUTS)
 print("flat prior: MAP - MLE =", (flat["rho"].map - flat["rho"].mle) / flat["rho"].hesse, "HESSE sigma")""",
     """md:## The Z boson from CMS data
@@ -183,7 +244,7 @@ z_model""",
     """z_fit = bf.fit(z_model, masses[:3000] if QUICK else masses, **NUTS)
 print(z_fit)
 np.round(z_fit.mle.correlation, 3)""",
-    "z_fit.problem.plots(z_fit)['zpeak_fit']",
+    "show(z_fit.problem.plots(z_fit)['zpeak_fit'])",
 ]
 
 
@@ -205,7 +266,7 @@ a Gaussian core with a power-law tail on the **low-mass** side (initial-state ra
 Both window integrals are closed-form (the CB's cdf is in `bayesfit.distributions.crystalball`).
 The unbinned likelihood is $\\ln L = \\sum_i \\ln p(m_i)$; priors are flat within the seed's bounds,
 so the posterior mode is the MLE.""",
-    SETUP + "\nN_EVENTS = 5_000 if QUICK else 100_000",
+    SETUP + "\nN_EVENTS = 5_000 if QUICK else 20_000",
     """from bayesfit.models.dimuon_model import TRUTH
 
 model = bf.models.dimuon()   # Crystal Ball + exponential with a fraction: see dimuon_model.py
@@ -227,9 +288,28 @@ Gaussian: the tail exponent $n$ has a long upper tail (MINOS is asymmetric), so 
 mean lies above the MLE, and the flat prior's upper bound at $n = 20$ matters.""",
     "fit.gof",
     "az.summary(fit.idata, hdi_prob=0.6827)",
-    "fit.problem.plots(fit)['dimuon_fit']",
-    "from bayesfit.plots import plot_marginals, plot_pairs\n\nplot_marginals(fit.problem.params, fit.mle, fit.idata)",
-    "plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)",
+    "show(fit.problem.plots(fit)['dimuon_fit'])",
+    "from bayesfit.plots import plot_marginals, plot_pairs\n\nshow(plot_marginals(fit.problem.params, fit.mle, fit.idata))",
+    "show(plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata, max_draws=1000))",
+    """md:## Profile likelihood against marginal posterior
+
+The frequentist answer for one parameter is its profile likelihood: the other parameters
+refitted at each value (`Minuit.mnprofile`); MINOS reads the interval where −2Δln L = 1. The
+Bayesian answer is the marginal posterior: the other parameters integrated out. Where the
+likelihood is Gaussian the two coincide with the HESSE parabola; for the tail exponent $n$ they
+part: the profile is asymmetric, and the marginal, integrating over the long $n$–α valley, is
+wider still on the upper side.""",
+    "from bayesfit.plots import plot_contours, plot_ppc, plot_profiles\n\nshow(plot_profiles(fit.problem.params, fit.mle, fit.idata))",
+    """md:The same comparison in two dimensions, for the three most correlated pairs: the MINOS
+contours (`Minuit.mncontour`, Δ(−2 ln L) = 2.30 and 5.99) over the posterior's 68 % and 95 %
+highest-density regions, with the HESSE ellipse.""",
+    "show(plot_contours(fit.problem.params, fit.mle, fit.idata))",
+    """md:## Goodness of fit, both ways
+
+The frequentist χ² at the MLE against the χ² distribution, and the posterior-predictive check:
+for each posterior draw, a dataset replicated from the model and its χ² against the data's χ²
+at that draw. The Bayesian p-value is the share of replicas that fit worse than the data.""",
+    "from bayesfit.report import ppc_text\n\nprint(ppc_text(fit.ppc))\nshow(plot_ppc(fit.ppc, fit.gof, title=\"dimuon\"))",
     """md:## Real data: the CMS Υ(1S) peak
 
 CMS 2011 open data (CC0; DOI 10.7483/OPENDATA.CMS.RZ34.QR6N), shipped with bayesfit. In a window
@@ -240,18 +320,33 @@ from bayesfit.io import read_masses
 
 masses, _ = read_masses(example_path("upsilon"))
 ups_fit = bf.fit(bf.models.dimuon(window=(9.0, 9.7)), masses, meta={"source": "CMS 2011, Υ(1S)"}, **NUTS)
-print(ups_fit)
-ups_fit.gof""",
-    "ups_fit.problem.plots(ups_fit)['dimuon_fit']",
+print(ups_fit)""",
+    "check:ups_fit.gof",
+    "show(ups_fit.problem.plots(ups_fit)['dimuon_fit'])",
 ]
 
 
-def main():
-    HERE.mkdir(exist_ok=True)
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Write (and execute) bayesfit's notebooks.")
+    parser.add_argument("--execute", action="store_true", help="execute each notebook and keep its outputs")
+    parser.add_argument("names", nargs="*", help="only these notebooks (file names)")
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(NOTEBOOKS)
+    if unknown:
+        parser.error(f"no notebook {', '.join(sorted(unknown))}; there are {', '.join(NOTEBOOKS)}")
     for name, cells in NOTEBOOKS.items():
-        nbf.write(notebook(cells), HERE / name)
+        if args.names and name not in args.names:
+            continue
+        nb = notebook(cells)
+        if args.execute:
+            t0 = time.perf_counter()
+            print(f"executing {name} ...", end=" ", flush=True)
+            execute(nb, HERE)
+            print(f"{time.perf_counter() - t0:.0f} s", flush=True)
+        nbf.write(nb, HERE / name)
         print("wrote", HERE / name)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
