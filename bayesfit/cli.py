@@ -9,6 +9,11 @@ columns for a least-squares model. Each run prints the comparison table and writ
 ``result.json``, ``summary.md``, the plots (PNG and PDF) and, with ``--sample``,
 ``posterior.nc`` into ``bayesfit-out/<model>/`` or ``--out``. Bad input ends the run with one
 line on stderr and exit status 2, before any fitting.
+
+``python -m bayesfit toys MODEL`` runs a toy study of a model that simulates its data
+(:mod:`bayesfit.toys`): pulls and coverage in ``toys.json``, ``toys.md``, ``pulls.png`` and
+``coverage.png``; the finished toys are checkpointed in the output folder and ``--resume``
+continues an interrupted study.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import warnings
 from pathlib import Path
 
 from .io import InputError
-from .limits import MAX_BINS, MAX_CHAINS, MAX_DRAWS, MAX_EVENTS, MAX_FIT_BINS, MAX_SEED
+from .limits import MAX_BINS, MAX_CHAINS, MAX_DRAWS, MAX_EVENTS, MAX_FIT_BINS, MAX_SEED, MAX_TOYS
 
 __all__ = ["main", "build_parser"]
 
@@ -162,13 +167,122 @@ def build_parser():
                     "(iminuit), MAP + Laplace, and NUTS (PyMC), and compare them.",
     )
     sub = parser.add_subparsers(dest="command", metavar="MODEL", required=True)
+    simulating = {}
     for command, module in discover().items():
         make = factory(module)
+        example = make()
         p = sub.add_parser(command, help=module.HELP, description=(module.__doc__ or "").split("\n\n")[0])
-        _add_model_options(p, module, make, make())
+        _add_model_options(p, module, make, example)
         _add_common(p)
         p.set_defaults(_module=module)
+        if hasattr(example, "simulate"):
+            simulating[command] = module
+    _add_toys(sub, simulating)
     return parser
+
+
+def _add_toys(sub, simulating):
+    """Add ``toys MODEL``: a toy study of a model that simulates its data (:mod:`bayesfit.toys`)."""
+    p = sub.add_parser("toys", help="toy study of a model: pulls, coverage, failures (Dask)",
+                       description="Draw datasets from a model at given parameter values, fit each, and "
+                                   "report pulls, the coverage of the HESSE, MINOS, Laplace and HDI "
+                                   "intervals, and the failed or flagged fits.")
+    p.add_argument("model", choices=sorted(simulating), metavar="MODEL",
+                   help=f"the model ({', '.join(sorted(simulating))})")
+    p.add_argument("--toys", type=_integer(1, MAX_TOYS), default=200, metavar="N",
+                   help="number of toys (default: %(default)s)")
+    p.add_argument("--events", type=_integer(1, MAX_EVENTS), default=2000, metavar="N",
+                   help="events per toy (default: %(default)s)")
+    p.add_argument("--poisson", action="store_true", help="fluctuate the events of each toy (Poisson)")
+    p.add_argument("--truth", nargs="+", default=(), metavar="NAME=VALUE",
+                   help="parameter values to draw at (default: the model's start values)")
+    p.add_argument("--map", action="store_true", help="also fit MAP + Laplace (Laplace coverage)")
+    p.add_argument("--nuts", action="store_true",
+                   help="also sample each toy with NUTS (HDI coverage; slow), with --draws/--tune/--chains")
+    p.add_argument("--draws", type=_draws, default=500, metavar="N", help="NUTS draws per chain (default: 500)")
+    p.add_argument("--tune", type=_draws, default=500, metavar="N", help="NUTS tuning steps (default: 500)")
+    p.add_argument("--chains", type=_integer(1, MAX_CHAINS), default=2, metavar="N",
+                   help="NUTS chains (default: 2)")
+    p.add_argument("--no-minos", action="store_true", help="skip MINOS (ten times faster; no MINOS coverage)")
+    p.add_argument("--seed", type=_seed, default=1234, metavar="S",
+                   help="the study's seed; each toy's is spawned from it (default: 1234)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=_integer(1, 1024), default=None, metavar="N",
+                   help="worker processes of the embedded Dask cluster; 1 runs without Dask "
+                        "(default: one per core)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the study whose finished toys are in --out (same model, truth, events, seed)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: bayesfit-out/toys-<model>)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress line")
+    p.set_defaults(_toys=simulating)
+
+
+#: Name of the checkpoint file of a toy study in its output folder.
+CHECKPOINT = "toys-checkpoint.jsonl"
+
+
+def _run_toys(args, prog):
+    """Run ``toys MODEL``; return the exit status."""
+    from .models import factory
+    from .toys import toys
+
+    module = args._toys[args.model]
+    model = factory(module)()
+    out = args.out if args.out is not None else Path("bayesfit-out") / f"toys-{args.model}"
+    truth = {}
+    for item in args.truth:
+        name, sep, value = item.partition("=")
+        try:
+            truth[name] = _finite(value)
+        except argparse.ArgumentTypeError:
+            sep = ""
+        if not sep:
+            print(f"{prog}: error: --truth: expected NAME=VALUE with a finite number, got {item!r}", file=sys.stderr)
+            return 2
+    try:
+        _check_out(out)
+    except InputError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    checkpoint = out / CHECKPOINT
+    client = None
+    try:
+        if not args.resume and checkpoint.exists():
+            checkpoint.unlink()
+        out.mkdir(parents=True, exist_ok=True)
+        if args.scheduler:
+            from distributed import Client
+
+            client = Client(args.scheduler, timeout="20s")
+        fits = ("mle",) + (("map",) if args.map else ()) + (("nuts",) if args.nuts else ())
+        print(f"[{args.model}] {args.toys:,} toys of {args.events:,} events, fits: {', '.join(fits)}"
+              f"{'' if args.no_minos else ' (with MINOS)'}; checkpoint {checkpoint}", file=sys.stderr)
+        study = toys(model, args.toys, args.events, truth=truth or None, poisson=args.poisson, seed=args.seed,
+                     fits=fits, minos=not args.no_minos,
+                     nuts={"draws": args.draws, "tune": args.tune, "chains": args.chains},
+                     workers=args.workers, client=client, checkpoint=checkpoint, progress=not args.no_progress)
+    except ValueError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, TimeoutError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; the finished toys are kept in {checkpoint}: run again with --resume "
+              "to continue", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    written = study.save(out)
+    print()
+    print(study.table())
+    rate = study.timing_s.get("toys_per_s")
+    print(f"\n{study.timing_s['toys_fitted']:,} toys fitted in {study.timing_s['wall']:.1f} s"
+          + (f" ({rate:.1f} toys/s on {study.workers} worker(s))" if rate else ""))
+    print(f"wrote {len(written)} files to {os.fspath(out)}/: " + ", ".join(p.name for p in written))
+    return 0
 
 
 def _quiet_libraries():
@@ -303,6 +417,8 @@ def _run(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"bayesfit {args.command}"
+    if args.command == "toys":
+        return _run_toys(args, prog)
     t0 = time.perf_counter()
 
     def say(msg):

@@ -351,7 +351,7 @@ def posterior_predictive(problem, idata, *, seed=None, draws=PPC_DRAWS) -> dict 
 
 
 def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=None,
-             sampler="auto", progressbar=True, log=print, notes=()) -> FitResult:
+             sampler="auto", progressbar=True, log=print, notes=(), minos=True, ppc=True) -> FitResult:
     """Fit one problem three ways: iminuit, MAP + Laplace, and (optionally) NUTS.
 
     Parameters
@@ -372,6 +372,10 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         Receives one line of progress per stage; ``print`` by default.
     notes : sequence of str
         Decisions taken before the fit, kept in the result.
+    minos : bool
+        Run MINOS after HESSE (toy studies that need no MINOS skip it: it costs ten MIGRADs).
+    ppc : bool
+        With a posterior, run the posterior-predictive check (:func:`posterior_predictive`).
 
     Returns
     -------
@@ -383,7 +387,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     timing, compiled = {}, {}
     t0 = time.perf_counter()
     with _stage(log, "maximum likelihood (iminuit MIGRAD, HESSE, MINOS)", timing, "mle"):
-        mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits)
+        mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits, minos=minos)
 
     model = problem.pymc_model()
 
@@ -414,7 +418,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
 
     comparison = compare(names, mle, map_, idata)
     gof = problem.gof(mle.values)
-    ppc = None if idata is None else posterior_predictive(problem, idata, seed=seed)
+    ppc = None if idata is None or not ppc else posterior_predictive(problem, idata, seed=seed)
     diagnostics = _diagnostics(mle, map_, idata, comparison)
     if sample:
         diagnostics["sampler"] = sampler

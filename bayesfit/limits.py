@@ -15,3 +15,7 @@ MAX_DRAWS, MAX_CHAINS, MAX_KEPT = 1_000_000, 64, 10_000_000
 #: Most simulated events (``--events``), bins of the χ² and the plot (``--bins``), and bins of
 #: the binned likelihood (``--binned``).
 MAX_EVENTS, MAX_BINS, MAX_FIT_BINS = 10**8, 10_000, 1_000_000
+
+#: Most toys of one study: every toy's record (values, errors, intervals) is kept in memory
+#: and in the checkpoint file, a few hundred bytes each.
+MAX_TOYS = 10_000_000

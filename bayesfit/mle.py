@@ -36,7 +36,8 @@ class MLEResult:
     accurate : bool
         Whether the HESSE covariance is accurate and positive definite.
     minos_valid : dict of str to bool
-        Whether each MINOS interval is valid: found, and not cut off by a parameter bound.
+        Whether each MINOS interval is valid: found, and not cut off by a parameter bound
+        (empty when MINOS was not asked for).
     nfcn : int
         Number of cost-function calls.
     at_limit : tuple of str
@@ -143,9 +144,9 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
             except RuntimeError:
                 minos_err[name] = (float("nan"), float("nan"))
                 minos_ok[name] = False
-    else:
+    else:  # not asked for (no validity to report), or no valid minimum to start from
         minos_err = {n: (float("nan"), float("nan")) for n in names}
-        minos_ok = {n: False for n in names}
+        minos_ok = {n: False for n in names} if minos else {}
     return MLEResult(
         names=names,
         values=values,

@@ -1,0 +1,118 @@
+"""Toy studies: pulls and coverage against their known values, seeds, failures, resume, Dask.
+
+A Gaussian peak on a wide window is the reference: its MLE is (nearly) unbiased and its HESSE
+errors right, so pulls must be N(0, 1) and every ±1σ interval must cover 68.27 % of the toys,
+within the toys' own statistical errors.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import bayesfit as bf
+from bayesfit.cli import CHECKPOINT, main
+from bayesfit.toys import NOMINAL, clopper_pearson, toys
+
+
+def _gauss():
+    mu = bf.Parameter("mu", 0.0, -1.0, 1.0)
+    sigma = bf.Parameter("sigma", 1.0, 0.2, 3.0)
+    return bf.WindowModel((-6.0, 6.0), [bf.Gaussian(mu, sigma)], name="gauss")
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (10, 10), (683, 1000)])
+def test_clopper_pearson_is_scipys_exact_interval(k, n):
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=NOMINAL, method="exact")
+    assert clopper_pearson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def study():
+    return toys(_gauss(), 200, 400, truth={"mu": 0.1}, seed=11, fits=("mle", "map"), workers=1, progress=False)
+
+
+def test_pulls_are_unit_gaussians_and_intervals_cover(study):
+    s = study.summary()
+    assert s["toys"] == 200 and s["failed"] == 0
+    for name in ("mu", "sigma"):
+        p = s["parameters"][name]
+        assert abs(p["pull_mean"]) < 4 * p["pull_mean_error"], (name, p)
+        assert abs(p["pull_width"] - 1) < 4 * p["pull_width_error"], (name, p)
+        for kind in ("hesse", "minos", "laplace"):
+            c = p["coverage"][kind]
+            assert c["n"] == 200
+            assert abs(c["share"] - NOMINAL) < 4 * np.sqrt(NOMINAL * (1 - NOMINAL) / c["n"]), (name, kind, c)
+        # MAP and MLE: two codes of one likelihood
+        assert p["map_minus_mle_in_hesse"]["max_abs"] < 0.01  # MIGRAD places its minimum to ~0.005 σ
+
+
+def test_truth_and_records(study):
+    assert study.truth.tolist() == [0.1, 1.0]
+    r = study.records[0]
+    assert set(r) >= {"mle", "hesse", "minos", "map", "laplace", "flags", "ok"}
+    # each toy's pull is what the summary used
+    pulls = [(r["mle"][0] - 0.1) / r["hesse"][0] for r in study.records]
+    assert study.summary()["parameters"]["mu"]["pull_mean"] == pytest.approx(np.mean(pulls))
+
+
+def test_same_seed_same_toys_and_a_different_seed_differs():
+    a = toys(_gauss(), 12, 200, seed=3, minos=False, workers=1, progress=False)
+    b = toys(_gauss(), 12, 200, seed=3, minos=False, workers=1, progress=False)
+    c = toys(_gauss(), 12, 200, seed=4, minos=False, workers=1, progress=False)
+    assert a.records == b.records
+    assert a.records[0]["mle"] != c.records[0]["mle"]
+
+
+def test_failing_toys_are_recorded_not_raised():
+    s = toys(_gauss(), 5, 1, seed=1, workers=1, progress=False)  # one event cannot fit two parameters
+    summary = s.summary()
+    assert summary["failed"] == 5 and summary["toys"] == 5
+    assert all("error" in r and r["flags"][0].startswith("failed: InputError") for r in s.records)
+    assert "failed" in s.table()
+
+
+def test_bad_truth_is_refused():
+    with pytest.raises(ValueError, match="unknown parameter"):
+        toys(_gauss(), 2, 100, truth={"nu": 1.0}, workers=1, progress=False)
+    with pytest.raises(ValueError, match="outside its bounds"):
+        toys(_gauss(), 2, 100, truth={"mu": 5.0}, workers=1, progress=False)
+
+
+def test_an_interrupted_study_resumes_to_the_same_result(tmp_path):
+    path = tmp_path / "toys.jsonl"
+    whole = toys(_gauss(), 20, 200, seed=9, minos=False, workers=1, progress=False, checkpoint=path)
+    lines = path.read_text().splitlines()
+    assert len(lines) == 21  # the study's header, then one line per toy
+    path.write_text("\n".join(lines[:8]) + "\n" + lines[8][:25])  # 7 toys, then a line cut short
+    resumed = toys(_gauss(), 20, 200, seed=9, minos=False, workers=1, progress=False, checkpoint=path)
+    assert resumed.timing_s["toys_fitted"] == 13
+    assert resumed.records == whole.records
+    with pytest.raises(ValueError, match="another study"):
+        toys(_gauss(), 20, 200, seed=10, minos=False, workers=1, progress=False, checkpoint=path)
+
+
+def test_dask_workers_give_the_same_toys():
+    local = toys(_gauss(), 30, 200, seed=5, minos=False, workers=1, progress=False)
+    spread = toys(_gauss(), 30, 200, seed=5, minos=False, workers=2, progress=False)
+    assert spread.workers == 2
+    assert spread.records == local.records
+
+
+def test_command_line_toys(tmp_path, capsys):
+    out = tmp_path / "t"
+    argv = ["toys", "dimuon", "--toys", "12", "--no-minos", "--workers", "1", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"toys.json", "toys.md", "pulls.png", "pulls.pdf", "coverage.png", "coverage.pdf", CHECKPOINT} <= names
+    result = json.loads((out / "toys.json").read_text())
+    assert result["n_events"] == 2000 and len(result["records"]) == 12
+    assert result["truth"]["mu"] == pytest.approx(10.575)
+    text = capsys.readouterr().out
+    assert "pull mean" in text and "toys/s" in text
+    # --resume with more toys fits only the new ones
+    assert main([*argv[:3], "20", *argv[4:], "--resume"]) == 0
+    assert "8 toys fitted" in capsys.readouterr().out
+    assert main(["toys", "dimuon", "--truth", "mu", "--out", str(out)]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
