@@ -40,6 +40,8 @@ _EXPORTS = {
     "WindowModel": "window",
     "LeastSquares": "least_squares",
     "fit": "api",
+    "toys": "toys",
+    "signal_test": "signal",
     "FitResult": "engine",
     "InputError": "io",
     "Component": "distributions",

@@ -13,7 +13,9 @@ line on stderr and exit status 2, before any fitting.
 ``python -m bayesfit toys MODEL`` runs a toy study of a model that simulates its data
 (:mod:`bayesfit.toys`): pulls and coverage in ``toys.json``, ``toys.md``, ``pulls.png`` and
 ``coverage.png``; the finished toys are checkpointed in the output folder and ``--resume``
-continues an interrupted study.
+continues an interrupted study. ``python -m bayesfit signal`` runs the relativistic
+Breit–Wigner seed's signal test (:mod:`bayesfit.signal`): toys, asymptotic p-value, Z and
+the Bayes factor, into ``result.json`` and ``null_distribution.png``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import sys
 import time
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 from .io import InputError
 from .limits import MAX_BINS, MAX_CHAINS, MAX_DRAWS, MAX_EVENTS, MAX_FIT_BINS, MAX_SEED, MAX_TOYS
@@ -178,7 +182,94 @@ def build_parser():
         if hasattr(example, "simulate"):
             simulating[command] = module
     _add_toys(sub, simulating)
+    _add_signal(sub)
     return parser
+
+
+def _add_signal(sub):
+    """Add ``signal``: the seed's likelihood-ratio test, its composite form and the Bayes factor."""
+    from .signal import SEED
+
+    p = sub.add_parser("signal", help="is there a RelBW signal on a flat background? toys, Z, Bayes factor",
+                       description="The relativistic Breit-Wigner seed's signal test: the simple-vs-simple "
+                                   "likelihood ratio reproduced, the composite test with the signal fraction "
+                                   "fitted (p-value from toys, asymptotic Chernoff p-value, Z), and the Bayes "
+                                   "factor of the same hypotheses (quadrature and SMC).")
+    p.add_argument("--data", metavar="FILE", help="your masses in [0, L] (.txt, .csv with --column, .npy); "
+                                                  "default: the seed's sample")
+    p.add_argument("--column", default="M", help="CSV column with the values (default: M)")
+    p.add_argument("--toys", type=_integer(1, MAX_TOYS), default=1000, metavar="B",
+                   help="background-only toys of the null distribution (default: %(default)s)")
+    p.add_argument("--seed", type=_seed, default=SEED["seed"], metavar="S",
+                   help="seed of the seed's sample and of the toys (default: %(default)s, the seed's)")
+    p.add_argument("--no-smc", action="store_true", help="skip the SMC evidence (quadrature only)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: bayesfit-out/signal)")
+
+
+def _run_signal(args, prog):
+    """Run ``signal``; return the exit status."""
+    import json
+
+    from .engine import _clean
+    from .io import read_masses
+    from .plots import save_figure
+    from .signal import SEED, plot_null, seed_test, signal_test
+
+    out = args.out if args.out is not None else Path("bayesfit-out") / "signal"
+    t0 = time.perf_counter()
+    say = lambda msg: print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+    try:
+        _check_out(out)
+        data, source = None, f"the seed's sample (numpy default_rng({args.seed}))"
+        if args.data is not None:
+            data, dropped = read_masses(args.data, column=args.column)
+            source = str(args.data)
+            if dropped:
+                print(f"{prog}: warning: {args.data}: dropped {dropped} NaN/inf value(s)", file=sys.stderr)
+        say("the seed's simple-vs-simple test (w, rho, scale known) ...")
+        simple = seed_test(seed=args.seed, toys=SEED["toys"])
+        result = signal_test(data, toys=args.toys, seed=args.seed, smc=not args.no_smc, progress=say)
+    except InputError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        source = f"{args.data}: " if args.data else ""
+        print(f"{prog}: error: {source}{err}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {"source": source, "seed": args.seed,
+           "simple_test": {"description": "the seed's test: w, rho, scale known; T = 2 (ln L1 - ln L0)",
+                           "t_obs": simple["t_obs"], "p_value": simple["p_value"],
+                           "p_bound_95": simple["p_bound_95"], "t_null": simple["t_null"].tolist()}
+           if args.data is None else None,
+           "composite_test": {**{k: v for k, v in result.items() if k != "t_null"},
+                              "t_null": np.asarray(result["t_null"]).tolist()}}
+    (out / "result.json").write_text(json.dumps(_clean(doc), indent=1, allow_nan=False) + "\n")
+    written = [out / "result.json", *save_figure(plot_null(result), out, "null_distribution")]
+    r = result
+    print()
+    if args.data is None:
+        bound = f" (p < {simple['p_bound_95']:.2g} at 95 % CL)" if simple["p_bound_95"] is not None else ""
+        print(f"seed's simple test: T_obs = {simple['t_obs']:.3f}, Monte Carlo p = {simple['p_value']:g} "
+              f"from {SEED['toys']} toys{bound}")
+    print(f"composite test ({r['hypotheses']['H1']}): {r['n']} events, ŵ = {r['w_hat']:.4f}, T_obs = {r['t_obs']:.3f}")
+    if r["p_bound_95"] is not None:
+        print(f"  toys: no toy of {r['toys']:,} reaches T_obs: p < {r['p_bound_95']:.2g} at 95 % CL "
+              f"(Z > {r['z_toys_at_least']:.2f})")
+    else:
+        lo, hi = r["p_toys_cp68"]
+        z = f", Z = {r['z_toys']:.2f}" if r["z_toys"] is not None else ""
+        print(f"  toys: p = {r['p_toys']:.4g} (68 % CL {lo:.3g}–{hi:.3g}) from {r['toys']:,} toys{z}")
+    print(f"  asymptotic (Chernoff, ½χ²₁): p = {r['p_asymptotic']:.3g}, Z = {r['z_asymptotic']:.2f}")
+    worst = max(abs(c["toys"] - c["asymptotic"]) / max(c["toys_cp68"][1] - c["toys"], c["toys"] - c["toys_cp68"][0], 1e-12)
+                for c in r["asymptotic_check"])
+    print("  asymptotic formula vs toys: " + ", ".join(f"P(T≥{c['t']:g}) {c['toys']:.3f} vs {c['asymptotic']:.3f}"
+                                                     for c in r["asymptotic_check"])
+          + f" (largest difference {worst:.1f} toy σ)")
+    smc = (f"; SMC {r['ln_b10_smc']:.2f} ± {r['ln_b10_smc_error']:.2f}" if "ln_b10_smc" in r else "")
+    print(f"  Bayes factor ({r['prior']}): ln B10 = {r['ln_b10_quad']:.2f} by quadrature{smc}")
+    print(f"\nwrote {len(written)} files to {os.fspath(out)}/: " + ", ".join(p.name for p in written))
+    return 0
 
 
 def _add_toys(sub, simulating):
@@ -419,6 +510,8 @@ def _run(argv):
     prog = f"bayesfit {args.command}"
     if args.command == "toys":
         return _run_toys(args, prog)
+    if args.command == "signal":
+        return _run_signal(args, prog)
     t0 = time.perf_counter()
 
     def say(msg):
