@@ -33,7 +33,10 @@ def test_binned_nuts_matches_unbinned(quick_nuts):
             for b in (False, 400)]
     for name in NAMES:
         a, b = (f.comparison[name]["posterior"] for f in fits)
-        assert abs(a["mean"] - b["mean"]) < 0.2 * a["sd"], name
+        # short chains of a posterior with long tails (n up to its bound drags α, slope, f_sig):
+        # the means agree within a fifth of a σ or within four Monte-Carlo errors sd/√ESS
+        mcse = np.hypot(a["sd"] / np.sqrt(a["ess_bulk"]), b["sd"] / np.sqrt(b["ess_bulk"]))
+        assert abs(a["mean"] - b["mean"]) < max(0.2 * a["sd"], 4 * mcse), name
     binned = fits[1]
     assert binned.problem.meta["likelihood"] == "binned, 400 bins"
     for name, c in binned.comparison.items():
