@@ -41,6 +41,7 @@ _EXPORTS = {
     "LeastSquares": "least_squares",
     "fit": "api",
     "toys": "toys",
+    "sbc": "sbc",
     "signal_test": "signal",
     "FitResult": "engine",
     "InputError": "io",

@@ -49,8 +49,12 @@ def _stderr(message):
     print(message, file=sys.stderr, flush=True)
 
 
+def _silent(message):
+    pass
+
+
 def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains=4, seed=None,
-        sampler="auto", progressbar=True, log=_stderr, meta=None) -> FitResult:
+        sampler="auto", progressbar=True, log=_stderr, meta=None, check_coverage=0, workers=None) -> FitResult:
     """Fit a model to data three ways: iminuit MLE, MAP + Laplace, and (optionally) NUTS.
 
     Parameters
@@ -79,6 +83,13 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     meta : dict, optional
         Recorded in ``result.json``'s ``meta``: where the data came from (``{"source": ...}``),
         a citation, the true values of simulated data (``{"truth": {name: value}}``).
+    check_coverage : int
+        Run this many toys at the fitted point (the MLE as truth, as many events as the data;
+        :func:`bayesfit.toys.toys`) and say per parameter whether the HESSE, MINOS and Laplace
+        intervals (and with ``sample`` the 68 % HDI) cover at this sample size: ``coverage``
+        in the result, a warning for each interval that undercovers. 0 (the default) runs none.
+    workers : int, optional
+        Worker processes of the coverage toys (:func:`bayesfit.toys.toys`).
 
     Returns
     -------
@@ -102,9 +113,26 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     check_fit_options(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler)
     if not hasattr(model, "prepare"):
         raise TypeError(f"model must be a bayesfit model (WindowModel, LeastSquares), got {type(model).__name__}")
-    log = log or (lambda message: None)
+    log = log or _silent
     problem, notes = model.prepare(data, binned=binned, meta=meta)
     for note in notes:
         log(f"note: {note}")
-    return run_fits(problem, sample=sample, draws=draws, tune=tune, chains=chains, seed=seed,
-                    sampler=sampler, progressbar=progressbar, log=log, notes=notes)
+    if check_coverage and not hasattr(model, "simulate"):
+        raise InputError("check_coverage needs a model that simulates its data (a WindowModel)")
+    if isinstance(check_coverage, bool) or not isinstance(check_coverage, int) or check_coverage < 0:
+        raise InputError(f"check_coverage: need a number of toys ≥ 0 (got {check_coverage!r})")
+    result = run_fits(problem, sample=sample, draws=draws, tune=tune, chains=chains, seed=seed,
+                      sampler=sampler, progressbar=progressbar, log=log, notes=notes)
+    if check_coverage:
+        from .toys import coverage_advice, toys
+
+        fits = ("mle", "map", "nuts") if sample else ("mle", "map")
+        log(f"coverage check: {check_coverage:,} toys of {problem.n_data:,} events at the fitted point "
+            f"({', '.join(fits)}) ...")
+        study = toys(model, check_coverage, problem.n_data, truth=result.mle.values, seed=seed or 0, fits=fits,
+                     workers=workers, progress=log is not _silent)
+        result.coverage = coverage_advice(study)
+        result.diagnostics["warnings"].extend(result.coverage["warnings"])
+        if result.coverage["warnings"]:
+            result.diagnostics["ok"] = False
+    return result

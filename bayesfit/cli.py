@@ -104,6 +104,9 @@ def _add_common(parser):
     g.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: bayesfit-out/<model>)")
     g.add_argument("--no-progress", action="store_true", help="hide the sampler's progress bar")
+    g.add_argument("--check-coverage", type=_integer(0, MAX_TOYS), default=0, metavar="N",
+                   help="run N toys at the fitted point and say whether each interval covers at this "
+                        "sample size (window models; default: 0, none)")
 
 
 def _add_model_options(parser, module, factory, example_model):
@@ -295,6 +298,9 @@ def _add_toys(sub, simulating):
     p.add_argument("--chains", type=_integer(1, MAX_CHAINS), default=2, metavar="N",
                    help="NUTS chains (default: 2)")
     p.add_argument("--no-minos", action="store_true", help="skip MINOS (ten times faster; no MINOS coverage)")
+    p.add_argument("--sbc", action="store_true",
+                   help="simulation-based calibration instead: each toy's truth drawn from the prior, "
+                        "NUTS (--draws/--tune/--chains), ranks of the truth (sbc.json, sbc.png; no checkpoint)")
     p.add_argument("--seed", type=_seed, default=1234, metavar="S",
                    help="the study's seed; each toy's is spawned from it (default: 1234)")
     g = p.add_mutually_exclusive_group()
@@ -311,6 +317,37 @@ def _add_toys(sub, simulating):
 
 #: Name of the checkpoint file of a toy study in its output folder.
 CHECKPOINT = "toys-checkpoint.jsonl"
+
+
+def _run_sbc(args, prog, model, out):
+    """Run ``toys MODEL --sbc``: simulation-based calibration (:mod:`bayesfit.sbc`)."""
+    from .sbc import sbc
+
+    client = None
+    try:
+        if args.scheduler:
+            from distributed import Client
+
+            client = Client(args.scheduler, timeout="20s")
+        print(f"[{args.model}] SBC: {args.toys:,} simulations of {args.events:,} events, NUTS {args.chains} chains x "
+              f"({args.tune} + {args.draws})", file=sys.stderr)
+        result = sbc(model, args.toys, args.events, seed=args.seed, draws=args.draws, tune=args.tune,
+                     chains=args.chains, workers=args.workers, client=client, progress=not args.no_progress)
+    except ValueError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; SBC keeps no checkpoint, nothing was written", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    written = result.save(out)
+    print()
+    print(result.table())
+    print(f"\n{args.toys:,} simulations in {result.timing_s['wall']:.1f} s on {result.workers} worker(s)")
+    print(f"wrote {len(written)} files to {os.fspath(out)}/: " + ", ".join(p.name for p in written))
+    return 0
 
 
 def _run_toys(args, prog):
@@ -338,6 +375,8 @@ def _run_toys(args, prog):
         return 2
     checkpoint = out / CHECKPOINT
     client = None
+    if args.sbc:
+        return _run_sbc(args, prog, model, out)
     try:
         if not args.resume and checkpoint.exists():
             checkpoint.unlink()
@@ -527,7 +566,8 @@ def _run(argv):
             print(f"{prog}: warning: {note}", file=sys.stderr)
         result = fit(model, data, sample=args.sample, binned=binned, draws=args.draws, tune=args.tune,
                      chains=args.chains, seed=args.seed, sampler=args.sampler,
-                     progressbar=not args.no_progress and sys.stderr.isatty(), log=say, meta=meta)
+                     progressbar=not args.no_progress and sys.stderr.isatty(), log=say, meta=meta,
+                     check_coverage=args.check_coverage)
     except InputError as err:
         text = str(err)
         data = getattr(args, "data", None)

@@ -112,6 +112,9 @@ class FitResult:
         (:mod:`bayesfit.compiled`).
     ppc : dict or None
         The posterior-predictive check (:func:`posterior_predictive`), with a posterior.
+    coverage : dict or None
+        With ``check_coverage``: per parameter and interval the toys' coverage and a verdict
+        (:func:`bayesfit.toys.coverage_advice`).
     """
 
     problem: object
@@ -125,6 +128,7 @@ class FitResult:
     notes: list = field(default_factory=list)
     compiled: dict = field(default_factory=dict)
     ppc: dict = None
+    coverage: dict = None
 
     @property
     def names(self) -> list:
@@ -516,6 +520,7 @@ def result_dict(fit: FitResult) -> dict:
             "posterior": posterior_correlation(fit.idata, names) if fit.idata is not None else None,
         },
         "gof": fit.gof,
+        "coverage": fit.coverage,
         "ppc": None if fit.ppc is None else {
             "statistic": "Pearson chi2 at each posterior draw, observed vs replicated data",
             "p_value": fit.ppc["p_value"], "p_value_error": fit.ppc["p_value_error"],

@@ -140,6 +140,9 @@ def summary_text(fit: FitResult, *, markdown=False) -> str:
     lines.append(f"{gof_text(gof)}   (−ln L at minimum = {fit.mle.fval:.6g})")
     if fit.ppc is not None:
         lines.append(ppc_text(fit.ppc))
+    if fit.coverage is not None:
+        lines.append("")
+        lines.append(coverage_text(fit.coverage, markdown=markdown))
     lines.append("")
     lines.append(_correlation_text(fit, markdown))
     t = fit.timing_s
@@ -213,6 +216,42 @@ def gof_text(gof: dict) -> str:
                 f"  p-value = {gof['p_value']:.4g}")
     used = f" ({gof['bins_used']} bins with more than 5 expected events)" if "bins_used" in gof else ""
     return f"χ² = {gof['chi2']:.4g} with ndf = {gof['ndf']}{used}: too few data for a goodness-of-fit test"
+
+
+def coverage_text(cov: dict, *, markdown=False) -> str:
+    """Return the coverage check (``bf.fit(..., check_coverage=N)``) as a small table.
+
+    Parameters
+    ----------
+    cov : dict
+        :func:`bayesfit.toys.coverage_advice`'s result.
+    markdown : bool
+
+    Returns
+    -------
+    str
+    """
+    kinds = [k for k in ("hesse", "minos", "laplace", "hdi_68")
+             if any(k in p for p in cov["parameters"].values())]
+    names = {"hesse": "HESSE", "minos": "MINOS", "laplace": "Laplace", "hdi_68": "HDI 68 %"}
+    head = ["param", *[names[k] for k in kinds], "pull mean", "pull width"]
+    rows = []
+    for name, p in cov["parameters"].items():
+        row = [name]
+        for k in kinds:
+            c = p.get(k)
+            row.append(f"{100 * c['coverage']:.1f} % {c['verdict']}" if c else "—")
+        row.append(f"{p['pull_mean']:+.2f}" if "pull_mean" in p else "—")
+        row.append(f"{p['pull_width']:.2f}" if "pull_width" in p else "—")
+        rows.append(row)
+    title = (f"coverage at this sample size: {cov['toys']:,} toys of {cov['n_events']:,} events at the fitted "
+             f"point (nominal 68.3 %, trusted within ±{100 * cov['tolerance']:.0f} %)")
+    if markdown:
+        return "\n".join([title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+                          *("| " + " | ".join(r) + " |" for r in rows)])
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    fmt = lambda r: "  ".join(x.rjust(w) for x, w in zip(r, widths))
+    return "\n".join([title, fmt(head), *map(fmt, rows)])
 
 
 def ppc_text(ppc: dict) -> str:

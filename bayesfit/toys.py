@@ -26,8 +26,9 @@ workers. Each worker compiles the model once and fits many toys. A study with a
 only the toys still missing.
 
 When to use what: :func:`toys` for a study at a point you choose; ``bf.fit(...,
-check_coverage=N)`` is not there yet (see the issue tracker); the command line is
-``python -m bayesfit toys MODEL``.
+check_coverage=N)`` (``--check-coverage N``) for toys at the fitted point, turned into advice
+by :func:`coverage_advice`; :mod:`bayesfit.sbc` to calibrate the Bayesian fit over its prior.
+The command line is ``python -m bayesfit toys MODEL``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-__all__ = ["toys", "ToyStudy", "clopper_pearson", "NOMINAL"]
+__all__ = ["toys", "ToyStudy", "clopper_pearson", "coverage_advice", "NOMINAL"]
 
 #: The probability content of ±1σ of a Gaussian: the nominal coverage of every interval here.
 NOMINAL = 0.682689492137086
@@ -373,6 +374,72 @@ class ToyStudy:
         return files
 
 
+#: How far from the nominal 68.27 % a coverage may lie and still be trusted.
+COVERAGE_TOLERANCE = 0.05
+
+#: Confidence level of the Clopper–Pearson interval behind a verdict: with about twenty
+#: verdicts per check, 99 % keeps false alarms rare (0.5 % each, one-sided).
+VERDICT_CL = 0.99
+
+_LABELS = {"hesse": "HESSE ±1σ", "minos": "MINOS", "laplace": "Laplace ±1σ", "hdi_68": "68.27 % HDI"}
+
+
+def coverage_advice(study, tolerance=COVERAGE_TOLERANCE) -> dict:
+    """Turn a toy study at the fitted point into advice: which intervals can be trusted.
+
+    Per parameter and interval, the verdict is ``"trusted"`` when the 99 % Clopper–Pearson
+    interval (:data:`VERDICT_CL`) of the coverage lies within ``tolerance`` of 68.27 %,
+    ``"undercovers"`` (too narrow) or
+    ``"overcovers"`` (too wide) when it lies wholly below or above that band, and
+    ``"undetermined"`` when the toys are too few to tell. Undercoverage, a pull bias beyond
+    0.1 σ (and three of its errors), and a parameter at a bound in more than 5 % of the toys
+    become warnings.
+
+    Parameters
+    ----------
+    study : ToyStudy
+    tolerance : float
+
+    Returns
+    -------
+    dict
+        ``{"toys", "n_events", "nominal", "tolerance", "parameters": {name: {interval:
+        {"coverage", "cp_68", "toys", "verdict"}, "pull_mean", ...}}, "warnings": [...]}``.
+    """
+    s = study.summary()
+    out = {"toys": s["toys"], "n_events": study.n_events, "nominal": NOMINAL, "tolerance": tolerance,
+           "failed": s["failed"], "parameters": {}, "warnings": []}
+    for name, p in s["parameters"].items():
+        entry = {k: p[k] for k in ("pull_mean", "pull_mean_error", "pull_width", "pull_width_error", "at_limit")
+                 if k in p}
+        for kind, c in p.get("coverage", {}).items():
+            if not c["n"]:
+                continue
+            lo, hi = clopper_pearson(c["k"], c["n"], VERDICT_CL)
+            if hi < NOMINAL - tolerance:
+                verdict = "undercovers"
+            elif lo > NOMINAL + tolerance:
+                verdict = "overcovers"
+            elif lo >= NOMINAL - tolerance and hi <= NOMINAL + tolerance:
+                verdict = "trusted"
+            else:
+                verdict = "undetermined"
+            entry[kind] = {"coverage": c["share"], "cp_68": c["cp_68"], "cp_99": [lo, hi], "toys": c["n"],
+                           "verdict": verdict}
+            if verdict == "undercovers":
+                out["warnings"].append(
+                    f"{_LABELS[kind]} interval of {name} covers {100 * c['share']:.1f} % of {c['n']:,} toys of "
+                    f"{study.n_events:,} events (nominal 68.3 %): too narrow at this sample size")
+        if "pull_mean" in p and abs(p["pull_mean"]) > max(0.1, 3 * p["pull_mean_error"]):
+            out["warnings"].append(f"the MLE of {name} is biased by {p['pull_mean']:+.2f} ± {p['pull_mean_error']:.2f} "
+                                   f"of its HESSE error in toys at this sample size")
+        if s["toys"] and p.get("at_limit", 0) > 0.05 * s["toys"]:
+            out["warnings"].append(f"{name} ends at a bound in {p['at_limit']:,} of {s['toys']:,} toys: its errors "
+                                   "and intervals are unreliable at this sample size")
+        out["parameters"][name] = entry
+    return out
+
+
 def _header(model, truth, n_events, poisson, seed, fits, minos, n_toys):
     return {"study": "bayesfit toys", "model": model.name, "truth": [float(t) for t in truth],
             "n_events": n_events, "poisson": poisson, "seed": seed, "fits": list(fits), "minos": minos,
@@ -515,11 +582,8 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
     t0 = time.perf_counter()
     n_workers = 1
     try:
-        if client is None and (workers == 1 or len(todo) <= CHUNK):
-            for k in range(0, len(todo), CHUNK):
-                keep(_fit_chunk(*args, todo[k:k + CHUNK], fits, minos, nuts))
-        else:
-            n_workers = _run_dask(args, todo, fits, minos, nuts, workers, client, keep)
+        chunks = [todo[k:k + CHUNK] for k in range(0, len(todo), CHUNK)]
+        n_workers = _map_chunks(_fit_chunk, args, (fits, minos, nuts), chunks, workers, client, keep)
     finally:
         if sink is not None:
             sink.close()
@@ -531,8 +595,18 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
                     n_workers)
 
 
-def _run_dask(args, todo, fits, minos, nuts, workers, client, keep):
-    """Fit the toys in chunks on Dask (an embedded local cluster unless ``client``)."""
+def _map_chunks(fn, head, tail, chunks, workers, client, keep):
+    """Call ``fn(*head, chunk, *tail)`` for every chunk, here or on Dask; hand results to ``keep``.
+
+    In this process when ``workers == 1`` (or there is a single chunk and no ``client``);
+    otherwise on ``client``, or on an embedded local cluster of ``workers`` single-threaded
+    processes (one per core by default). ``head[0]`` (the model) is sent to each worker once.
+    Returns the number of workers used.
+    """
+    if client is None and (workers == 1 or len(chunks) <= 1):
+        for chunk in chunks:
+            keep(fn(*head, chunk, *tail))
+        return 1
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
@@ -545,9 +619,8 @@ def _run_dask(args, todo, fits, minos, nuts, workers, client, keep):
         client = Client(own)
     try:
         n_workers = len(client.scheduler_info()["workers"])
-        model_future = client.scatter(args[0], broadcast=True)
-        futures = [client.submit(_fit_chunk, model_future, *args[1:], todo[k:k + CHUNK], fits, minos, nuts,
-                                 pure=False) for k in range(0, len(todo), CHUNK)]
+        model_future = client.scatter(head[0], broadcast=True)
+        futures = [client.submit(fn, model_future, *head[1:], chunk, *tail, pure=False) for chunk in chunks]
         for fut in as_completed(futures):
             keep(fut.result())
         return n_workers

@@ -116,3 +116,44 @@ def test_command_line_toys(tmp_path, capsys):
     assert "8 toys fitted" in capsys.readouterr().out
     assert main(["toys", "dimuon", "--truth", "mu", "--out", str(out)]) == 2
     assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def _synthetic_study(error_scale, n=2000, seed=0):
+    """A study of one parameter whose MLE scatters with σ = 1 and whose error says error_scale."""
+    from bayesfit.toys import ToyStudy
+
+    rng = np.random.default_rng(seed)
+    v = rng.normal(0.0, 1.0, n)
+    records = [{"ok": True, "flags": [], "mle": [x], "hesse": [error_scale], "minos": [[-error_scale, error_scale]],
+                "minos_valid": [True], "at_limit": []} for x in v]
+    return ToyStudy("synthetic", ["x"], np.array([0.0]), 100, False, 0, ("mle",), records)
+
+
+@pytest.mark.parametrize("scale, verdict", [(1.0, "trusted"), (0.5, "undercovers"), (2.0, "overcovers")])
+def test_coverage_advice_verdicts(scale, verdict):
+    from bayesfit.toys import coverage_advice
+
+    advice = coverage_advice(_synthetic_study(scale))
+    assert advice["parameters"]["x"]["hesse"]["verdict"] == verdict
+    assert advice["parameters"]["x"]["minos"]["verdict"] == verdict
+    assert any("too narrow" in w for w in advice["warnings"]) == (verdict == "undercovers")
+
+
+def test_coverage_advice_needs_enough_toys():
+    from bayesfit.toys import coverage_advice
+
+    advice = coverage_advice(_synthetic_study(1.0, n=30))
+    assert advice["parameters"]["x"]["hesse"]["verdict"] == "undetermined"
+
+
+def test_fit_with_check_coverage(tmp_path):
+    data = _gauss().simulate([0.0, 1.0], 300, rng=np.random.default_rng(2))
+    res = bf.fit(_gauss(), data, log=None, check_coverage=40, workers=1, seed=1)
+    cov = res.coverage
+    assert cov["toys"] == 40 and cov["n_events"] == 300
+    assert set(cov["parameters"]["mu"]) >= {"hesse", "minos", "laplace", "pull_mean"}
+    assert res.to_dict()["coverage"]["toys"] == 40
+    assert "coverage at this sample size" in repr(res)
+    with pytest.raises(bf.InputError, match="simulates"):
+        bf.fit(bf.models.weighted_mean(), {"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]}, log=None,
+               check_coverage=5)
