@@ -17,6 +17,10 @@ On the same simulated data, in one run (ratios are taken pair by pair, the machi
   bayesfit caches: the fit stage from ``result.json`` and the whole command) and warm (the whole
   command); ``--quick`` measures the warm run only.
 
+- **toys** (:mod:`bayesfit.toys`): MLE + HESSE toys per second on one core against a plain
+  loop of iminuit + ``numba_stats``, two Dask workers against one, and 1,000 toys with MLE +
+  MAP + Laplace on every core (``--toys-only`` runs just this and writes ``toys.md``).
+
 Writes ``bench.md`` and ``bench.json`` into ``--out`` (default ``benchmarks/results``).
 ``--quick`` shrinks every size and chain so that the test suite can run it.
 """
@@ -38,7 +42,7 @@ import numpy as np
 from .bayes import NUTPIE_OPTIONS
 from .window import FIT_BINS
 
-__all__ = ["main", "bench_mle", "bench_nuts", "bench_refit", "bench_cli"]
+__all__ = ["main", "bench_mle", "bench_nuts", "bench_refit", "bench_cli", "bench_toys"]
 
 TRUTH = [10.575, 0.040, 1.5, 5.0, 3.0, 0.65]
 WINDOW = (10.2, 10.8)
@@ -270,6 +274,51 @@ def bench_refit(n_events, n_binned, n_large, draws, tune, chains=2, repeats=10):
     return out
 
 
+def bench_toys(n_toys, n_events, n_map_toys, seed=1234):
+    """Toy studies of the di-muon model (:mod:`bayesfit.toys`) against a plain loop.
+
+    Measures MLE + HESSE toys per second on one core (simulation included), the same fits as a
+    plain loop of iminuit + numba_stats on the same datasets (simulation not included), two
+    Dask workers against one (the local cluster's start included), and the wall time of
+    ``n_map_toys`` toys with MLE + HESSE + MAP + Laplace on all cores.
+    """
+    from . import models
+    from .toys import toys
+
+    model = models.dimuon()
+    truth = [p.start for p in model.params]
+    one = toys(model, n_toys, n_events, seed=seed, minos=False, workers=1, progress=False)
+    prepared = model.prepare(model.simulate(truth, n_events, rng=0), binned=False)[0]
+    datasets = [model.simulate(truth, n_events, rng=np.random.default_rng(s))
+                for s in np.random.SeedSequence(seed).spawn(n_toys)]
+    _peer_numba_stats(datasets[0], prepared.start, prepared.bounds)  # numba JIT warm-up
+    t0 = time.perf_counter()
+    for d in datasets:
+        _peer_numba_stats(d, prepared.start, prepared.bounds)
+    peer_rate = n_toys / (time.perf_counter() - t0)
+    two = toys(model, n_toys, n_events, seed=seed, minos=False, workers=2, progress=False)
+    both = toys(model, n_map_toys, n_events, seed=seed, fits=("mle", "map"), minos=False, progress=False)
+    return {"events": n_events, "toys": n_toys,
+            "bayesfit_1_worker_toys_per_s": one.timing_s["toys_per_s"],
+            "iminuit_numba_stats_loop_toys_per_s": peer_rate,
+            "bayesfit_over_loop": one.timing_s["toys_per_s"] / peer_rate,
+            "bayesfit_2_workers_toys_per_s": two.timing_s["toys_per_s"],
+            "two_over_one_worker": two.timing_s["toys_per_s"] / one.timing_s["toys_per_s"],
+            "identical_for_1_and_2_workers": one.records == two.records,
+            "map_toys": n_map_toys, "map_toys_workers": both.workers, "map_toys_wall_s": both.timing_s["wall"]}
+
+
+def _toys_markdown(t):
+    return ["", "## Toys (di-muon, MLE + HESSE per toy unless said)", "",
+            f"{t['toys']:,} toys of {t['events']:,} events: bayesfit on one core "
+            f"{t['bayesfit_1_worker_toys_per_s']:.1f} toys/s (simulation included); a plain loop of iminuit + "
+            f"numba_stats on the same datasets {t['iminuit_numba_stats_loop_toys_per_s']:.1f} toys/s (fits only): "
+            f"{t['bayesfit_over_loop']:.2f}×. Two Dask workers {t['bayesfit_2_workers_toys_per_s']:.1f} toys/s, "
+            f"{t['two_over_one_worker']:.2f}× one (the local cluster's start included); the same toys for 1 and 2 "
+            f"workers: {t['identical_for_1_and_2_workers']}. {t['map_toys']:,} toys with MLE + HESSE + MAP + Laplace "
+            f"on {t['map_toys_workers']} workers: {t['map_toys_wall_s']:.1f} s."]
+
+
 def bench_cli(extra_args, cold_dir, *, cold=True):
     """Time ``python -m bayesfit dimuon --sample`` end to end, cold then warm.
 
@@ -349,6 +398,8 @@ def _markdown(result):
               f"{c['warm_fit_s']:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in c["warm_timing_s"].items()
                                                        if k != "total") + ")",
               "", f"Arguments: {' '.join(result['cli_args']) or 'default'}."]
+    if "toys" in result:
+        lines += _toys_markdown(result["toys"])
     return "\n".join(lines) + "\n"
 
 
@@ -371,7 +422,24 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and chains (for the test suite)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output folder")
     parser.add_argument("--no-plain", action="store_true", help="skip the slow plain-PyMC NUTS run")
+    parser.add_argument("--toys-only", action="store_true",
+                        help="run only the toy benchmark; write toys.md and toys.json")
     args = parser.parse_args(argv)
+    if args.toys_only:
+        n = (40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000)
+        t = bench_toys(*n)
+        args.out.mkdir(parents=True, exist_ok=True)
+        doc = {"quick": args.quick, "date": time.strftime("%Y-%m-%d"),
+               "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                           "python": platform.python_version()}, "toys": t}
+        (args.out / "toys.json").write_text(json.dumps(doc, indent=2) + "\n")
+        m = doc["machine"]
+        text = "\n".join([f"# bayesfit toy benchmark ({'quick' if args.quick else 'full'})", "",
+                          f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}; {doc['date']}.",
+                          *_toys_markdown(t)]) + "\n"
+        (args.out / "toys.md").write_text(text)
+        print(text)
+        return 0
     if args.quick:
         sizes, n_nuts, n_large, draws, tune = [2_000, 5_000], 2_000, 20_000, 100, 100
         cli_args = ["--events", "2000", "--draws", "100", "--tune", "100", "--chains", "2"]
@@ -396,6 +464,8 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as cold:
             result["cli"] = bench_cli(cli_args, cold)
     result["cli_args"] = cli_args
+    say("toy studies ...")
+    result["toys"] = bench_toys(*((40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000)))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     text = _markdown(result)
