@@ -157,3 +157,13 @@ def test_fit_with_check_coverage(tmp_path):
     with pytest.raises(bf.InputError, match="simulates"):
         bf.fit(bf.models.weighted_mean(), {"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]}, log=None,
                check_coverage=5)
+
+
+def test_toys_with_nuts_measure_hdi_coverage():
+    s = toys(_gauss(), 4, 300, seed=2, fits=("nuts",), minos=False, nuts={"draws": 200, "tune": 200},
+             workers=1, progress=False)
+    assert s.fits == ("mle", "map", "nuts")
+    assert all(len(r["hdi_68"]) == 2 for r in s.records)
+    c = s.summary()["parameters"]["mu"]["coverage"]
+    assert set(c) == {"hesse", "laplace", "hdi_68"} and c["hdi_68"]["n"] == 4
+    assert "cover hdi_68" in s.table()
