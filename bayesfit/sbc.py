@@ -281,7 +281,7 @@ def sbc(model, n_sims, n_events, *, seed=0, draws=500, tune=500, chains=2, n_ran
     chunk = max(1, CHUNK // 5)  # a NUTS fit takes seconds: smaller chunks balance the workers
     chunks = [items[k:k + chunk] for k in range(0, len(items), chunk)]
     t0 = time.perf_counter()
-    n_workers = _map_chunks(_sbc_chunk, (model, int(n_events)), ({"draws": draws, "tune": tune, "chains": chains},
+    n_workers, _ = _map_chunks(_sbc_chunk, (model, int(n_events)), ({"draws": draws, "tune": tune, "chains": chains},
                                                                n_ranks), chunks, workers, client, keep)
     wall = time.perf_counter() - t0
     return SBCResult(model.name, list(model.names), int(n_events), n_ranks, [done[i] for i in range(int(n_sims))],

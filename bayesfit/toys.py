@@ -162,7 +162,9 @@ class ToyStudy:
     records : list of dict
         One per toy, in toy order: fitted values, errors, intervals, flags.
     timing_s : dict
-        ``{"wall": ..., "toys_per_s": ...}`` of this run (resumed toys are not counted).
+        ``{"wall", "cluster_start", "toys_fitted", "toys_per_s", "toys_per_s_after_start"}`` of
+        this run (resumed toys are not counted; ``cluster_start`` is the embedded Dask
+        cluster's start, 0 without one).
     """
 
     model: str
@@ -583,16 +585,18 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
     n_workers = 1
     try:
         chunks = [todo[k:k + CHUNK] for k in range(0, len(todo), CHUNK)]
-        n_workers = _map_chunks(_fit_chunk, args, (fits, minos, nuts), chunks, workers, client, keep)
+        n_workers, start = _map_chunks(_fit_chunk, args, (fits, minos, nuts), chunks, workers, client, keep)
     finally:
         if sink is not None:
             sink.close()
     wall = time.perf_counter() - t0
     records = [done[i] for i in range(n_toys)]
     ran = len(todo)
+    fitting = wall - start
     return ToyStudy(model.name, names, truth, n_events, poisson, seed, fits, records,
-                    {"wall": wall, "toys_fitted": ran, "toys_per_s": ran / wall if wall > 0 else None},
-                    n_workers)
+                    {"wall": wall, "cluster_start": start, "toys_fitted": ran,
+                     "toys_per_s": ran / wall if wall > 0 else None,
+                     "toys_per_s_after_start": ran / fitting if fitting > 0 else None}, n_workers)
 
 
 def _map_chunks(fn, head, tail, chunks, workers, client, keep):
@@ -601,29 +605,32 @@ def _map_chunks(fn, head, tail, chunks, workers, client, keep):
     In this process when ``workers == 1`` (or there is a single chunk and no ``client``);
     otherwise on ``client``, or on an embedded local cluster of ``workers`` single-threaded
     processes (one per core by default). ``head[0]`` (the model) is sent to each worker once.
-    Returns the number of workers used.
+    Returns the number of workers used and the seconds the embedded cluster took to start
+    (0 here or on a given ``client``).
     """
     if client is None and (workers == 1 or len(chunks) <= 1):
         for chunk in chunks:
             keep(fn(*head, chunk, *tail))
-        return 1
+        return 1, 0.0
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ImportError("parallel toys need dask.distributed (pip install 'distributed')") from exc
-    own = None
+    own, start = None, 0.0
     if client is None:
+        t0 = time.perf_counter()
         n = workers or os.cpu_count() or 1
         own = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=50)
         client = Client(own)
+        start = time.perf_counter() - t0
     try:
         n_workers = len(client.scheduler_info()["workers"])
         model_future = client.scatter(head[0], broadcast=True)
         futures = [client.submit(fn, model_future, *head[1:], chunk, *tail, pure=False) for chunk in chunks]
         for fut in as_completed(futures):
             keep(fut.result())
-        return n_workers
+        return n_workers, start
     finally:
         if own is not None:
             client.close()
