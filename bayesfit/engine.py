@@ -422,7 +422,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
 
     comparison = compare(names, mle, map_, idata)
     gof = problem.gof(mle.values)
-    ppc = None if idata is None or not ppc else posterior_predictive(problem, idata, seed=seed)
+    predictive = posterior_predictive(problem, idata, seed=seed) if idata is not None and ppc else None
     diagnostics = _diagnostics(mle, map_, idata, comparison)
     if sample:
         diagnostics["sampler"] = sampler
@@ -435,7 +435,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
                                        "independent check")
         diagnostics["ok"] = False
     timing["total"] = time.perf_counter() - t0
-    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled, ppc)
+    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled, predictive)
 
 
 def _obtain(log, timing, key, get, messages):

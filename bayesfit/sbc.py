@@ -87,12 +87,9 @@ def _sbc_chunk(model, n_events, items, nuts, n_ranks):
     """Run SBC simulations one after another (a Dask task or the local loop)."""
     from .engine import run_fits
 
-    try:
-        import numba
+    from .toys import _pin_worker_threads
 
-        numba.set_num_threads(1)
-    except Exception:  # numba missing or threaded elsewhere: the fits are still right
-        pass
+    _pin_worker_threads()
     out = []
     for index, truth, seed in items:
         record = {"truth": [float(t) for t in truth], "ok": False}

@@ -127,14 +127,26 @@ def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
     return record
 
 
+def _pin_worker_threads():
+    """In a Dask worker process, keep numba's kernels to one thread: there is a worker per core.
+
+    Never in the user's own process (``workers=1``), whose later fits of large samples use
+    every core.
+    """
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):  # not in a worker
+        return
+    import numba
+
+    numba.set_num_threads(1)
+
+
 def _fit_chunk(model, truth, n_events, poisson, seeds, fits, minos, nuts):
     """Fit toys one after the other in this process (a Dask task, or the local loop)."""
-    try:  # one core per worker process: the kernels must not spread over threads
-        import numba
-
-        numba.set_num_threads(1)
-    except Exception:  # numba missing or already threaded elsewhere: the fits are still right
-        pass
+    _pin_worker_threads()
     return [(int(s.spawn_key[-1]), _fit_toy(model, truth, n_events, poisson, s, fits, minos, nuts))
             for s in seeds]
 

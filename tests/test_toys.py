@@ -58,7 +58,11 @@ def test_truth_and_records(study):
 
 
 def test_same_seed_same_toys_and_a_different_seed_differs():
+    import numba
+
+    threads = numba.get_num_threads()
     a = toys(_gauss(), 12, 200, seed=3, minos=False, workers=1, progress=False)
+    assert numba.get_num_threads() == threads  # the user's process keeps its threads
     b = toys(_gauss(), 12, 200, seed=3, minos=False, workers=1, progress=False)
     c = toys(_gauss(), 12, 200, seed=4, minos=False, workers=1, progress=False)
     assert a.records == b.records
