@@ -192,6 +192,8 @@ def summary_html(fit: FitResult) -> str:
              f"<p>{gof_text(gof)}</p>"]
     if fit.ppc is not None:
         parts.append(f"<p>{html.escape(ppc_text(fit.ppc))}</p>")
+    if fit.coverage is not None:
+        parts.append(f"<pre>{html.escape(coverage_text(fit.coverage))}</pre>")
     for w in fit.notes:
         parts.append(f"<p>note: {html.escape(w)}</p>")
     for w in fit.diagnostics["warnings"]:

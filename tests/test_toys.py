@@ -158,6 +158,7 @@ def test_fit_with_check_coverage(tmp_path):
     assert set(cov["parameters"]["mu"]) >= {"hesse", "minos", "laplace", "pull_mean"}
     assert res.to_dict()["coverage"]["toys"] == 40
     assert "coverage at this sample size" in repr(res)
+    assert "coverage at this sample size" in res._repr_html_()
     with pytest.raises(bf.InputError, match="simulates"):
         bf.fit(bf.models.weighted_mean(), {"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]}, log=None,
                check_coverage=5)
