@@ -194,6 +194,11 @@ class FitResult:
         return summary_html(self)
 
 
+def posterior_draws(idata, names) -> np.ndarray:
+    """Return the posterior draws of ``names``, chains concatenated, shape ``(draws, len(names))``."""
+    return np.stack([np.asarray(idata.posterior[n]).ravel() for n in names], axis=1)
+
+
 def posterior_correlation(idata, names) -> np.ndarray:
     """Return the correlation matrix of the posterior draws of ``names``.
 
@@ -206,8 +211,7 @@ def posterior_correlation(idata, names) -> np.ndarray:
     -------
     numpy.ndarray
     """
-    draws = np.stack([idata.posterior[n].values.ravel() for n in names])
-    return np.atleast_2d(np.corrcoef(draws))
+    return np.atleast_2d(np.corrcoef(posterior_draws(idata, names), rowvar=False))
 
 
 def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
@@ -342,7 +346,7 @@ def posterior_predictive(problem, idata, *, seed=None, draws=PPC_DRAWS) -> dict 
         ``{"p_value", "p_value_error", "draws", "observed", "replicated"}``, the last two
         arrays of χ² per draw; ``None`` where the model has no discrepancy.
     """
-    post = np.stack([idata.posterior[n].values.ravel() for n in problem.names], axis=1)
+    post = posterior_draws(idata, problem.names)
     pick = np.unique(np.linspace(0, len(post) - 1, min(draws, len(post))).round().astype(int))
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1] if seed is not None else None)
     out = problem.discrepancy(post[pick], rng)

@@ -235,6 +235,7 @@ class LeastSquaresProblem(Problem):
         """Return the data with the MLE curve, its ±1σ band and the posterior band."""
         import matplotlib.pyplot as plt
 
+        from .engine import posterior_draws
         from .plots import format_measurement, format_p_value
 
         m = self.model
@@ -252,7 +253,7 @@ class LeastSquaresProblem(Problem):
             ax.plot(grid, curve, color="C1", label="MLE: " + ", ".join(
                 f"{p.name} = {format_measurement(v, e)}" for p, v, e in zip(self.params, fit.mle.values, fit.mle.errors)))
             if fit.idata is not None:
-                draws = np.stack([fit.idata.posterior[n].values.ravel() for n in self.names], axis=1)
+                draws = posterior_draws(fit.idata, self.names)
                 pick = np.random.default_rng(0).choice(len(draws), size=min(1000, len(draws)), replace=False)
                 curves = np.array([m.predict(grid, d, self.constants) * np.ones_like(grid) for d in draws[pick]])
                 lo, hi = np.quantile(curves, [0.158655, 0.841345], axis=0)

@@ -137,7 +137,9 @@ def plot_pairs(params, mle, map_=None, idata=None, *, max_draws=3000, seed=0):
     fig, axes = plt.subplots(n - 1, n - 1, figsize=(size, size), squeeze=False)
     draws = None
     if idata is not None:
-        draws = np.stack([idata.posterior[p.name].values.ravel() for p in params])
+        from .engine import posterior_draws
+
+        draws = posterior_draws(idata, [p.name for p in params]).T
         if draws.shape[1] > max_draws:
             pick = np.random.default_rng(seed).choice(draws.shape[1], max_draws, replace=False)
             draws = draws[:, pick]

@@ -85,7 +85,7 @@ def uniformity(rank_values, n_ranks=N_RANKS, bins=RANK_BINS) -> float:
 
 def _sbc_chunk(model, n_events, items, nuts, n_ranks):
     """Run SBC simulations one after another (a Dask task or the local loop)."""
-    from .engine import run_fits
+    from .engine import posterior_draws, run_fits
 
     from .toys import _pin_worker_threads
 
@@ -99,7 +99,7 @@ def _sbc_chunk(model, n_events, items, nuts, n_ranks):
             problem, _ = model.prepare(data, binned=False)
             fit = run_fits(problem, sample=True, minos=False, ppc=False, log=lambda line: None, progressbar=False,
                            seed=int(rng.integers(2**31)), **nuts)
-            draws = np.stack([fit.idata.posterior[n].values.ravel() for n in problem.names], axis=1)
+            draws = posterior_draws(fit.idata, problem.names)
             record["ranks"] = ranks(truth, draws, n_ranks).tolist()
             record["divergences"] = int(fit.diagnostics.get("divergences") or 0)
             record["ess_bulk_min"] = fit.diagnostics.get("ess_bulk_min")

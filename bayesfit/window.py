@@ -651,6 +651,7 @@ class WindowProblem(Problem):
 
     def plots(self, fit):
         """Return the histogram with the fit, its components, info box and pulls."""
+        from .engine import posterior_draws
         from .plots import format_p_value, plot_hist_fit
 
         values = fit.mle.values
@@ -669,7 +670,7 @@ class WindowProblem(Problem):
                        for k, (c, y) in enumerate(zip(model.components, comps))]
         band = None
         if fit.idata is not None:
-            post = np.stack([fit.idata.posterior[n].values.ravel() for n in self.names], axis=1)
+            post = posterior_draws(fit.idata, self.names)
             pick = np.random.default_rng(0).choice(len(post), size=min(200, len(post)), replace=False)
             shapes = []
             for v in post[pick]:
