@@ -406,6 +406,13 @@ def _markdown(result):
     return "\n".join(lines) + "\n"
 
 
+def _header(quick) -> dict:
+    """Return what every benchmark file starts with: the mode, the date and the machine."""
+    return {"quick": quick, "date": time.strftime("%Y-%m-%d"),
+            "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                        "python": platform.python_version()}}
+
+
 def main(argv=None) -> int:
     """Run the benchmark and write ``bench.md`` and ``bench.json``.
 
@@ -432,9 +439,7 @@ def main(argv=None) -> int:
         n = (40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000)
         t = bench_toys(*n)
         args.out.mkdir(parents=True, exist_ok=True)
-        doc = {"quick": args.quick, "date": time.strftime("%Y-%m-%d"),
-               "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                           "python": platform.python_version()}, "toys": t}
+        doc = {**_header(args.quick), "toys": t}
         (args.out / "toys.json").write_text(json.dumps(doc, indent=2) + "\n")
         m = doc["machine"]
         text = "\n".join([f"# bayesfit toy benchmark ({'quick' if args.quick else 'full'})", "",
@@ -450,9 +455,7 @@ def main(argv=None) -> int:
         sizes, n_nuts, n_large, draws, tune = [10_000, 100_000, 1_000_000], 100_000, 10_000_000, 1000, 1000
         cli_args = []
     say = lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)
-    result = {"quick": args.quick, "date": time.strftime("%Y-%m-%d"),
-              "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "python": platform.python_version()}}
+    result = _header(args.quick)
     say(f"MLE at {sizes} events ...")
     result["mle"] = bench_mle(sizes)
     say(f"NUTS at {n_nuts:,} and {n_large:,} events ...")

@@ -21,6 +21,7 @@ the Bayes factor, into ``result.json`` and ``null_distribution.png``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import logging
 import math
@@ -319,29 +320,37 @@ def _add_toys(sub, simulating):
 CHECKPOINT = "toys-checkpoint.jsonl"
 
 
+@contextlib.contextmanager
+def _dask_client(address):
+    """Yield a client of the Dask scheduler at ``address`` (closed afterwards), or None without one."""
+    if not address:
+        yield None
+        return
+    from distributed import Client
+
+    client = Client(address, timeout="20s")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 def _run_sbc(args, prog, model, out):
     """Run ``toys MODEL --sbc``: simulation-based calibration (:mod:`bayesfit.sbc`)."""
     from .sbc import sbc
 
-    client = None
     try:
-        if args.scheduler:
-            from distributed import Client
-
-            client = Client(args.scheduler, timeout="20s")
-        print(f"[{args.model}] SBC: {args.toys:,} simulations of {args.events:,} events, NUTS {args.chains} chains x "
-              f"({args.tune} + {args.draws})", file=sys.stderr)
-        result = sbc(model, args.toys, args.events, seed=args.seed, draws=args.draws, tune=args.tune,
-                     chains=args.chains, workers=args.workers, client=client, progress=not args.no_progress)
+        with _dask_client(args.scheduler) as client:
+            print(f"[{args.model}] SBC: {args.toys:,} simulations of {args.events:,} events, NUTS {args.chains} chains x "
+                  f"({args.tune} + {args.draws})", file=sys.stderr)
+            result = sbc(model, args.toys, args.events, seed=args.seed, draws=args.draws, tune=args.tune,
+                         chains=args.chains, workers=args.workers, client=client, progress=not args.no_progress)
     except ValueError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; SBC keeps no checkpoint, nothing was written", file=sys.stderr)
         return 130
-    finally:
-        if client is not None:
-            client.close()
     written = result.save(out)
     print()
     print(result.table())
@@ -374,24 +383,20 @@ def _run_toys(args, prog):
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     checkpoint = out / CHECKPOINT
-    client = None
     if args.sbc:
         return _run_sbc(args, prog, model, out)
     try:
         if not args.resume and checkpoint.exists():
             checkpoint.unlink()
         out.mkdir(parents=True, exist_ok=True)
-        if args.scheduler:
-            from distributed import Client
-
-            client = Client(args.scheduler, timeout="20s")
         fits = ("mle",) + (("map",) if args.map else ()) + (("nuts",) if args.nuts else ())
-        print(f"[{args.model}] {args.toys:,} toys of {args.events:,} events, fits: {', '.join(fits)}"
-              f"{'' if args.no_minos else ' (with MINOS)'}; checkpoint {checkpoint}", file=sys.stderr)
-        study = toys(model, args.toys, args.events, truth=truth or None, poisson=args.poisson, seed=args.seed,
-                     fits=fits, minos=not args.no_minos,
-                     nuts={"draws": args.draws, "tune": args.tune, "chains": args.chains},
-                     workers=args.workers, client=client, checkpoint=checkpoint, progress=not args.no_progress)
+        with _dask_client(args.scheduler) as client:
+            print(f"[{args.model}] {args.toys:,} toys of {args.events:,} events, fits: {', '.join(fits)}"
+                  f"{'' if args.no_minos else ' (with MINOS)'}; checkpoint {checkpoint}", file=sys.stderr)
+            study = toys(model, args.toys, args.events, truth=truth or None, poisson=args.poisson, seed=args.seed,
+                         fits=fits, minos=not args.no_minos,
+                         nuts={"draws": args.draws, "tune": args.tune, "chains": args.chains},
+                         workers=args.workers, client=client, checkpoint=checkpoint, progress=not args.no_progress)
     except ValueError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
@@ -402,9 +407,6 @@ def _run_toys(args, prog):
         print(f"{prog}: interrupted; the finished toys are kept in {checkpoint}: run again with --resume "
               "to continue", file=sys.stderr)
         return 130
-    finally:
-        if client is not None:
-            client.close()
     written = study.save(out)
     print()
     print(study.table())

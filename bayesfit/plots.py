@@ -383,8 +383,10 @@ def ppc_p_text(ppc) -> str:
     With no replica beyond the data among S draws the share is bounded, not measured:
     p < 1 − 0.05^(1/S) ≈ 3/S at 95 % CL (and symmetrically at 1).
     """
+    from .toys import zero_count_bound
+
     p, s = ppc["p_value"], ppc["draws"]
-    bound = 1 - 0.05 ** (1 / s)
+    bound = zero_count_bound(s)
     if p == 0:
         return f"p < {bound:.2g} (95 % CL)"
     if p == 1:

@@ -31,6 +31,8 @@ import time
 import numpy as np
 from scipy import integrate, stats
 
+from .toys import clopper_pearson, zero_count_bound
+
 __all__ = ["SEED", "seed_data", "seed_test", "signal_test", "plot_null"]
 
 #: The seed's setting: window [0, L], signal shape, fraction, events, toys and random seed.
@@ -92,12 +94,7 @@ def seed_test(*, seed=SEED["seed"], toys=SEED["toys"], L=SEED["L"], rho=SEED["rh
     t_null = np.array([t_stat(rng.uniform(0, L, size=n)) for _ in range(toys)])
     k = int(np.sum(t_null >= t_obs))
     return {"t_obs": t_obs, "t_null": t_null, "p_value": k / toys,
-            "p_bound_95": _upper_bound(toys) if k == 0 else None, "data": x}
-
-
-def _upper_bound(trials, cl=0.95):
-    """Return the one-sided upper bound on a probability when none of ``trials`` succeeded."""
-    return 1 - (1 - cl) ** (1 / trials)
+            "p_bound_95": zero_count_bound(toys) if k == 0 else None, "data": x}
 
 
 class _Mixture:
@@ -209,20 +206,20 @@ def signal_test(data=None, *, toys=1000, seed=SEED["seed"], L=SEED["L"], rho=SEE
         t_null[i] = _Mixture(toy, L, rho, scale).fit()[1]
     k = int(np.sum(t_null >= t_obs))
     p_toys = k / toys
-    lo, hi = _cp(k, toys)
+    lo, hi = clopper_pearson(k, toys)
     p_asym = 0.5 * float(stats.chi2.sf(t_obs, 1)) if t_obs > 0 else 1.0
     checks = []
     for t in (0.5, 1.0, 2.71, 3.84, 6.63):
         kk = int(np.sum(t_null >= t))
-        checks.append({"t": t, "toys": kk / toys, "toys_cp68": list(_cp(kk, toys)),
+        checks.append({"t": t, "toys": kk / toys, "toys_cp68": list(clopper_pearson(kk, toys)),
                        "asymptotic": 0.5 * float(stats.chi2.sf(t, 1))})
     out = {
         "hypotheses": {"H0": f"uniform on [0, {L:g}]",
                        "H1": f"fraction w of RelBW(rho={rho:g}, loc=0, scale={scale:g}) on it, 0 <= w <= 1"},
         "n": int(x.size), "w_hat": w_hat, "t_obs": t_obs, "t_null": t_null, "toys": toys,
-        "p_toys": p_toys, "p_toys_cp68": [lo, hi], "p_bound_95": _upper_bound(toys) if k == 0 else None,
+        "p_toys": p_toys, "p_toys_cp68": [lo, hi], "p_bound_95": zero_count_bound(toys) if k == 0 else None,
         "z_toys": float(stats.norm.isf(p_toys)) if 0 < p_toys < 1 else None,
-        "z_toys_at_least": float(stats.norm.isf(_upper_bound(toys))) if k == 0 else None,
+        "z_toys_at_least": float(stats.norm.isf(zero_count_bound(toys))) if k == 0 else None,
         "p_asymptotic": p_asym, "z_asymptotic": float(stats.norm.isf(p_asym)) if p_asym < 1 else 0.0,
         "asymptotic_check": checks,
         "prior": "w ~ Uniform(0, 1) under H1; H0 has no free parameter",
@@ -237,12 +234,6 @@ def signal_test(data=None, *, toys=1000, seed=SEED["seed"], L=SEED["L"], rho=SEE
         out["ln_b10_smc_chains"] = (per_chain - ln_l0).tolist()
     out["timing_s"] = time.perf_counter() - t0
     return out
-
-
-def _cp(k, n):
-    from .toys import clopper_pearson
-
-    return clopper_pearson(k, n)
 
 
 def plot_null(result):

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-__all__ = ["toys", "ToyStudy", "clopper_pearson", "coverage_advice", "NOMINAL"]
+__all__ = ["toys", "ToyStudy", "clopper_pearson", "zero_count_bound", "coverage_advice", "NOMINAL"]
 
 #: The probability content of ±1σ of a Gaussian: the nominal coverage of every interval here.
 NOMINAL = 0.682689492137086
@@ -77,6 +77,15 @@ def clopper_pearson(k, n, cl=NOMINAL):
     lo = 0.0 if k == 0 else float(stats.beta.ppf(a, k, n - k + 1))
     hi = 1.0 if k == n else float(stats.beta.ppf(1 - a, k + 1, n - k))
     return lo, hi
+
+
+def zero_count_bound(trials, cl=0.95):
+    """Return the one-sided upper bound at ``cl`` on a probability of which none of ``trials`` hit.
+
+    1 − (1 − cl)^(1/trials), about 3/trials at 95 % CL: what a p-value of 0 from toys (or
+    posterior replicas) means.
+    """
+    return 1 - (1 - cl) ** (1 / trials)
 
 
 def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
@@ -149,6 +158,11 @@ def _fit_chunk(model, truth, n_events, poisson, seeds, fits, minos, nuts):
     _pin_worker_threads()
     return [(int(s.spawn_key[-1]), _fit_toy(model, truth, n_events, poisson, s, fits, minos, nuts))
             for s in seeds]
+
+
+def _measured_intervals(summary) -> list:
+    """Return the intervals whose coverage a study's summary holds, in :data:`INTERVALS` order."""
+    return [k for k in INTERVALS if any(k in p.get("coverage", {}) for p in summary["parameters"].values())]
 
 
 @dataclass
@@ -263,7 +277,7 @@ class ToyStudy:
         """Return the summary as a terminal table: pulls and coverages with their errors."""
         s = self.summary()
         good = [r for r in self.records if r.get("ok")]
-        kinds = [k for k in INTERVALS if any(k in p.get("coverage", {}) for p in s["parameters"].values())]
+        kinds = _measured_intervals(s)
         head = ["param", "truth", "pull mean", "pull width", *[f"cover {k}" for k in kinds], "at bound"]
         rows = []
         for k, name in enumerate(self.names):
@@ -340,7 +354,7 @@ class ToyStudy:
         import matplotlib.pyplot as plt
 
         s = self.summary()
-        kinds = [k for k in INTERVALS if any(k in p.get("coverage", {}) for p in s["parameters"].values())]
+        kinds = _measured_intervals(s)
         label = {"hesse": "HESSE ±1σ", "minos": "MINOS", "laplace": "Laplace ±1σ", "hdi_68": "68.27 % HDI (NUTS)"}
         fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(self.names) + 2), 4.2))
         xs = np.arange(len(self.names))
