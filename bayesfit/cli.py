@@ -348,6 +348,9 @@ def _run_sbc(args, prog, model, out):
     except ValueError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
+    except (OSError, TimeoutError) as err:  # an unreachable --scheduler, as for plain toys
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; SBC keeps no checkpoint, nothing was written", file=sys.stderr)
         return 130
