@@ -107,7 +107,7 @@ def bench_mle(sizes, rng=1):
     list of dict
         One row per size with wall times in seconds and the ratios to bayesfit.
     """
-    from .mle import fit_mle
+    from .mle import fit_problem
     from .models.dimuon_model import dimuon, simulate
 
     Dimuon = lambda data, fit_bins=None: dimuon().bind(data, fit_bins=fit_bins)
@@ -115,7 +115,7 @@ def bench_mle(sizes, rng=1):
     for n in sizes:
         data = simulate(n, TRUTH, rng=rng)
         unbinned, binned = Dimuon(data), Dimuon(data, fit_bins=FIT_BINS)
-        fit = lambda p: fit_mle(p.nll, p.start, names=p.names, bounds=p.mle_limits, minos=False)
+        fit = lambda p: fit_problem(p, minos=False)
         Dimuon(data[:1000]).nll(unbinned.start)  # numba JIT (or cache load) warm-up, as for the peer
         _, t_ours = _timed(lambda: fit(unbinned))
         _, t_binned = _timed(lambda: fit(binned))

@@ -19,7 +19,7 @@ import arviz as az
 import numpy as np
 
 from .bayes import MAPResult, default_sampler, find_map_laplace, sample_nuts, start_point
-from .mle import MLEResult, fit_mle
+from .mle import MLEResult, fit_problem
 
 __all__ = ["FitResult", "ParameterResult", "PosteriorSummary", "run_fits", "compare",
            "posterior_correlation", "result_dict", "HDI_PROB"]
@@ -395,7 +395,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     timing, compiled = {}, {}
     t0 = time.perf_counter()
     with _stage(log, "maximum likelihood (iminuit MIGRAD, HESSE, MINOS)", timing, "mle"):
-        mle = fit_mle(problem.nll, problem.start, names=names, bounds=problem.mle_limits, minos=minos)
+        mle = fit_problem(problem, minos=minos)
 
     model = problem.pymc_model()
 

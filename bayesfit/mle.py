@@ -7,12 +7,13 @@ function is the model's own numpy/scipy implementation, independent of the PyMC 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from iminuit import Minuit
 
-__all__ = ["MLEResult", "fit_mle"]
+__all__ = ["MLEResult", "fit_mle", "fit_problem"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,29 @@ class MLEResult:
         return self.covariance / np.outer(d, d)
 
 
-def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResult:
+def _minuit(nll, start, names, bounds, grad, hessian):
+    """Return a Minuit for a negative log-likelihood: limits, MIGRAD strategy 1, EDM goal 1e-5."""
+    g2 = None
+    if hessian is not None:
+        # iminuit 2.33 uses a given Hessian only with a g2 callable besides (without one, HESSE
+        # silently takes numerical second differences and MIGRAD raises "'NoneType' object is
+        # not callable"), while warning that g2 is unused.
+        g2 = lambda x: np.diag(hessian(x))  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="hessian overrides g2")
+        m = Minuit(nll, np.asarray(start, dtype=float), grad=grad, g2=g2, hessian=hessian, name=names)
+    m.errordef = Minuit.LIKELIHOOD
+    if bounds is not None:
+        m.limits = list(bounds)
+    m.strategy = 1  # MIGRAD; HESSE runs with strategy 2 for accurate second derivatives
+    # EDM goal 1e-5 (errordef 0.5), ten times tighter than MIGRAD's default, so that the
+    # minimum is placed to ~0.005 σ; tighter goals sink into the rounding of a sum over
+    # 1e4–1e5 events and make HESSE's re-estimated EDM flag the minimum invalid.
+    m.tol = 0.01
+    return m
+
+
+def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None, hessian=None) -> MLEResult:
     """Minimise a negative log-likelihood with MIGRAD, then run HESSE and MINOS.
 
     Parameters
@@ -87,21 +110,16 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
         Run MINOS for every parameter (default True).
     grad : callable, optional
         Analytic gradient of ``nll``; MIGRAD then uses it.
+    hessian : callable, optional
+        Analytic Hessian of ``nll``; HESSE then uses it at an interior minimum instead of
+        numerical second differences (MIGRAD and MINOS do not: see the code).
 
     Returns
     -------
     MLEResult
     """
     names = tuple(names)
-    m = Minuit(nll, np.asarray(start, dtype=float), grad=grad, name=names)
-    m.errordef = Minuit.LIKELIHOOD
-    if bounds is not None:
-        m.limits = list(bounds)
-    m.strategy = 1  # MIGRAD; HESSE below runs with strategy 2 for accurate second derivatives
-    # EDM goal 1e-5 (errordef 0.5), ten times tighter than MIGRAD's default, so that the
-    # minimum is placed to ~0.005 σ; tighter goals sink into the rounding of a sum over
-    # 1e4–1e5 events and make HESSE's re-estimated EDM flag the minimum invalid.
-    m.tol = 0.01
+    m = _minuit(nll, start, names, bounds, grad, None)
     m.migrad()
     if not m.valid:
         # A second MIGRAD from the first minimum is the standard remedy for a
@@ -111,23 +129,34 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
     lim_lo = np.array([lo if lo is not None else -np.inf for lo, _ in limits])
     lim_hi = np.array([hi if hi is not None else np.inf for _, hi in limits])
     m.strategy = 2
-    m.hesse()
+    if hessian is None:
+        m.hesse()
     values = np.array(m.values)
-    at_limit = tuple(
+    at_limit = tuple(  # from HESSE's errors, or with an analytic Hessian from MIGRAD's
         n for n, v, e, lo, hi in zip(names, values, np.array(m.errors), lim_lo, lim_hi)
         if min(v - lo, hi - v) < 1e-3 * e
     )
-    snapshot = lambda: (np.array(m.errors), np.array(m.covariance), bool(m.accurate))
-    errors, cov, accurate = snapshot()
-    if bounds is not None and m.valid and not at_limit:
+    snapshot = lambda h: (np.array(h.errors), np.array(h.covariance), bool(h.accurate))  # noqa: E731
+    errors = None
+    if m.valid and not at_limit and (bounds is not None or hessian is not None):
         # Minuit's bound transform biases HESSE errors (at the per-cent level for a shape
-        # parameter like the Crystal Ball's n): at an interior minimum, recompute HESSE on
-        # the untransformed parameters, then restore the limits for MINOS's scans.
-        m.limits = [(None, None)] * len(names)
-        m.hesse()
-        if m.accurate and np.all(np.isfinite(m.errors)):
-            errors, cov, accurate = snapshot()
+        # parameter like the Crystal Ball's n): at an interior minimum, HESSE runs on the
+        # untransformed parameters, with the analytic Hessian where there is one. That one
+        # goes to this HESSE only: iminuit 2.33's MIGRAD, given a Hessian, stalls with a
+        # parameter on a bound or fixed (MINOS, profiles), where the transform or the
+        # fixing is not applied to it.
+        if hessian is not None:
+            h = _minuit(nll, values, names, None, grad, hessian)
+        else:
+            h, m.limits = m, [(None, None)] * len(names)
+        h.hesse()
+        if h.accurate and np.all(np.isfinite(h.errors)):
+            errors, cov, accurate = snapshot(h)
         m.limits = limits
+    if errors is None:
+        if hessian is not None:
+            m.hesse()  # numerical second differences, with the limits
+        errors, cov, accurate = snapshot(m)
     fval, valid = float(m.fval), bool(m.valid)
     minos_err, minos_ok, minos_cut = {}, {}, {}
     if minos and valid:
@@ -162,3 +191,23 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None) -> MLEResu
         minos_at_limit=minos_cut,
         minuit=m,
     )
+
+
+def fit_problem(problem, *, minos=True) -> MLEResult:
+    """Fit a model bound to data (:class:`bayesfit.problem.Problem`) with :func:`fit_mle`.
+
+    From the problem's start values and MIGRAD limits, with its analytic gradient where it
+    has one (``problem.nll_grad``, ``problem.nll_hessian``).
+
+    Parameters
+    ----------
+    problem : bayesfit.problem.Problem
+    minos : bool
+        Run MINOS for every parameter.
+
+    Returns
+    -------
+    MLEResult
+    """
+    return fit_mle(problem.nll, problem.start, names=problem.names, bounds=problem.mle_limits, minos=minos,
+                   grad=problem.nll_grad, hessian=problem.nll_hessian)

@@ -54,6 +54,13 @@ class Problem:
         """Return the limits MIGRAD enforces: the bounds, or ``(None, None)`` where free."""
         return [(p.lower, p.upper) if p.limit else (None, None) for p in self.params]
 
+    #: The analytic gradient of :meth:`nll`, ``nll_grad(values) -> numpy.ndarray``, where the
+    #: model has one (MIGRAD then uses it); ``None`` otherwise.
+    nll_grad = None
+    #: The analytic Hessian of :meth:`nll`, ``nll_hessian(values) -> numpy.ndarray``, where the
+    #: model has one (HESSE then uses it); ``None`` otherwise.
+    nll_hessian = None
+
     def nll(self, values: np.ndarray) -> float:
         """Return the negative log-likelihood at ``values`` (numpy/scipy, not PyMC)."""
         raise NotImplementedError

@@ -91,7 +91,7 @@ def zero_count_bound(trials, cl=0.95):
 def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
     """Simulate and fit one toy; return its record (never raises)."""
     from .engine import run_fits
-    from .mle import fit_mle
+    from .mle import fit_problem
 
     record = {"seed": seed.spawn_key[-1] if seed.spawn_key else 0, "ok": False, "flags": []}
     try:
@@ -100,8 +100,7 @@ def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
         record["n_events"] = int(np.size(data))
         problem, _ = model.prepare(data, binned=False)
         if fits == ("mle",):
-            mle = fit_mle(problem.nll, problem.start, names=problem.names, bounds=problem.mle_limits,
-                          minos=minos)
+            mle = fit_problem(problem, minos=minos)
             fit = None
         else:
             fit = run_fits(problem, sample="nuts" in fits, log=lambda line: None, progressbar=False,

@@ -443,12 +443,80 @@ class WindowProblem(Problem):
         mu, sigma, alpha, n = sig.values(free)
         (slope,) = bkg.values(free)
         f = float(_value(self.model.weights[0], free))
-        c, d = cb._np_weights(alpha, n)
-        log_norm_sig = np.log(sigma * (c + d)) + sig.np_log_norm([mu, sigma, alpha, n], self.lo, self.hi)
+        try:
+            log_norm_sig = cb.ref_log_window(self.lo, self.hi, mu, sigma, alpha, n)
+        except (ValueError, ArithmeticError):  # outside the parameters' domain (math raises)
+            return math.inf
         log_norm_bkg = -float(bkg.np_logpdf(self.lo, [slope], self.lo, self.hi))
         kernel = kernels.cb_exp_loglike if self.data.size >= kernels.PARALLEL_ABOVE else kernels.cb_exp_loglike_serial
         return -kernel(self.data, mu, sigma, alpha, n, slope,
                                        np.log(f) - log_norm_sig, np.log1p(-f) - log_norm_bkg, self.lo)
+
+    @property
+    def nll_grad(self):
+        """The analytic gradient of :meth:`nll` for Crystal Ball + exponential, unbinned; else ``None``."""
+        return self._fast_nll_grad if self._fast else None
+
+    @property
+    def nll_hessian(self):
+        """The analytic Hessian of :meth:`nll` for Crystal Ball + exponential, unbinned; else ``None``."""
+        return self._fast_nll_hessian if self._fast else None
+
+    def _fast_nll_grad(self, values):
+        return self._fast_derivatives(values, 1)[0]
+
+    def _fast_nll_hessian(self, values):
+        return self._fast_derivatives(values, 2)[1]
+
+    def _fast_derivatives(self, values, order):
+        """Return (∂(−ln L), ∂²(−ln L) or None) with respect to the free parameters.
+
+        The kernels give ln L's derivatives in their coordinates k = (μ, σ, α, n, slope,
+        log w_sig, log w_bkg); the slots φ = (μ, σ, α, n, slope, f) enter the log weights
+        through the window normalisations, log w_sig = log f − log S(μ, σ, α, n) and
+        log w_bkg = log(1 − f) − log Z(slope), so ∇_φ = Jᵀ∇_k with J = ∂k/∂φ and
+        ∇²_φ = Jᵀ∇²_k J + Σ_k ∂ln L/∂k · ∇²_φ k. A parameter in two slots gets both terms.
+        """
+        from .distributions import exponential
+
+        kernels, cb = self._kernels, self._cb
+        sig, bkg = self.model.components
+        free = dict(zip(self.names, map(float, values)))
+        mu, sigma, alpha, n = sig.values(free)
+        (slope,) = bkg.values(free)
+        f = float(_value(self.model.weights[0], free))
+        nan = np.full(len(self.names), np.nan)
+        with np.errstate(all="ignore"):
+            try:
+                log_s, d_log_s, *d2_log_s = cb.ref_log_window(self.lo, self.hi, mu, sigma, alpha, n, derivatives=order)
+            except (ValueError, ArithmeticError):  # outside the domain, where nll() is +inf
+                return nan, np.diag(nan) if order == 2 else None
+            log_z = -float(bkg.np_logpdf(self.lo, [slope], self.lo, self.hi))
+            d_log_z, d2_log_z = exponential.ref_log_norm_derivatives(slope, self.lo, self.hi)
+            args = (self.data, mu, sigma, alpha, n, slope, np.log(f) - log_s, np.log1p(-f) - log_z, self.lo)
+            if order == 2:
+                _, d, h = kernels.cb_exp_loglike_hess(*args)
+            elif self.data.size >= kernels.PARALLEL_ABOVE:
+                _, d = kernels.cb_exp_loglike_grad_parallel(*args)
+            else:
+                _, d = kernels.cb_exp_loglike_grad(*args)
+            jac = np.zeros((7, 6))
+            jac[:5, :5] = np.eye(5)
+            jac[5, :4], jac[5, 5] = -d_log_s, 1 / f
+            jac[6, 4], jac[6, 5] = -d_log_z, -1 / (1 - f)
+            grad = jac.T @ d
+            hess = None
+            if order == 2:
+                hess = jac.T @ h @ jac
+                hess[:4, :4] -= d[5] * d2_log_s[0]
+                hess[4, 4] -= d[6] * d2_log_z
+                hess[5, 5] -= d[5] / f**2 + d[6] / (1 - f) ** 2
+        slots = np.zeros((6, len(self.names)))  # φ = slots @ free
+        index = {name: i for i, name in enumerate(self.names)}
+        for k, p in enumerate([*sig.params, *bkg.params, self.model.weights[0]]):
+            if isinstance(p, Parameter):
+                slots[k, index[p.name]] = 1.0
+        return -(slots.T @ grad), None if hess is None else -(slots.T @ hess @ slots)
 
     # --- the independent likelihood (numpy/scipy references) --------------------------
     def nll(self, values):

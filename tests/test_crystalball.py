@@ -111,3 +111,35 @@ def test_numpy_twin_matches_scipy(mu, sigma, alpha, n):
     ref = stats.crystalball(alpha, n, loc=mu, scale=sigma)
     np.testing.assert_allclose(cb.ref_logpdf(x, mu, sigma, alpha, n), ref.logpdf(x), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(cb.ref_cdf(x, mu, sigma, alpha, n), ref.cdf(x), rtol=1e-9, atol=1e-300)
+
+
+# windows: across core and tail, core only, tail only, open on either side
+WINDOWS = [(10.2, 10.8, 10.575, 0.04, 1.5, 5.0), (10.2, 10.8, 10.51, 0.09, 0.3, 1.2),
+           (10.2, 10.8, 10.64, 0.006, 4.8, 19.0), (10.5, 10.8, 10.575, 0.04, 1.5, 5.0),
+           (10.2, 10.45, 10.575, 0.04, 1.5, 5.0), (-np.inf, 1.0, 0.0, 1.0, 1.5, 3.0),
+           (-1.0, np.inf, 0.0, 1.0, 1.5, 3.0), (-3.0, -2.0, 0.0, 1.0, 0.5, 2.5)]
+lo_, hi_ = pt.dscalar("lo"), pt.dscalar("hi")
+_log_s = pt.log(s_) + cb.lognorm(a_, n_) + cb.log_window(lo_, hi_, mu_, s_, a_, n_)
+_theta = [mu_, s_, a_, n_]
+_grad_s = pt.stack(pt.grad(_log_s, _theta))
+_window_derivatives = pytensor.function(
+    [lo_, hi_, *_theta], [_log_s, _grad_s, pt.stack([pt.grad(_grad_s[i], _theta) for i in range(4)])])
+
+
+@pytest.mark.parametrize("lo,hi,mu,sigma,alpha,n", WINDOWS)
+def test_window_log_integral_and_derivatives(lo, hi, mu, sigma, alpha, n):
+    """ref_log_window: the value against scipy, gradient and Hessian against PyTensor's autodiff."""
+    log_s, grad, hess = cb.ref_log_window(lo, hi, mu, sigma, alpha, n, derivatives=2)
+    c, d = cb._np_weights(alpha, n)
+    mass = np.diff(stats.crystalball.cdf([lo, hi], alpha, n, loc=mu, scale=sigma))[0]
+    assert log_s == pytest.approx(np.log(sigma * (c + d) * mass), rel=1e-12, abs=1e-12)
+    assert cb.ref_log_window(lo, hi, mu, sigma, alpha, n) == log_s
+    assert cb.ref_log_window(lo, hi, mu, sigma, alpha, n, derivatives=1)[1] == pytest.approx(grad, rel=1e-15)
+    if np.isinf(lo) or np.isinf(hi):  # PyTensor's graph takes finite edges
+        lo, hi = max(lo, mu - 1e6 * sigma), min(hi, mu + 1e6 * sigma)
+    ref_value, ref_grad, ref_hess = _window_derivatives(lo, hi, mu, sigma, alpha, n)
+    assert log_s == pytest.approx(ref_value, rel=1e-11, abs=1e-11)
+    scale = np.abs(ref_grad).max()
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-8, atol=1e-9 * scale)
+    np.testing.assert_allclose(hess, ref_hess, rtol=1e-7, atol=1e-8 * np.abs(ref_hess).max())
+    np.testing.assert_array_equal(hess, hess.T)

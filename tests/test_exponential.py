@@ -56,3 +56,14 @@ def test_numpy_twins_match(slope):
     edges = np.linspace(LO, HI, 13)
     ref = np.exp(truncexpon.log_bin_probabilities(edges, pt.as_tensor_variable(slope), LO, HI).eval())
     np.testing.assert_allclose(truncexpon.ref_bin_probabilities(edges, slope, LO, HI), ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("slope", [-300.0, -10.0, -0.5, -0.02, -4e-3, -5e-4, 0.0, 1e-9, 7e-4, 5e-3, 0.3, 10.0, 300.0])
+def test_log_norm_derivatives_are_mean_and_variance(slope):
+    """d/ds and d²/ds² of log ∫ exp(s(x − lo)): the mean and variance of x − lo, by quadrature."""
+    first, second = truncexpon.ref_log_norm_derivatives(slope, LO, HI)
+    pdf = lambda u: np.exp(truncexpon.ref_logpdf(LO + u, slope, LO, HI))  # noqa: E731
+    mean = integrate.quad(lambda u: u * pdf(u), 0, HI - LO, epsabs=0, epsrel=1e-13)[0]
+    var = integrate.quad(lambda u: (u - mean) ** 2 * pdf(u), 0, HI - LO, epsabs=0, epsrel=1e-13)[0]
+    assert first == pytest.approx(mean, rel=1e-10)
+    assert second == pytest.approx(var, rel=1e-8)

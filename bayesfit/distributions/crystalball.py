@@ -21,6 +21,8 @@ draw samples (numpy).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytensor.tensor as pt
 from pymc.distributions.continuous import Continuous
@@ -32,9 +34,11 @@ from scipy import special
 from .base import Component, logdiffexp
 
 __all__ = ["CrystalBall", "CrystalBallDist", "logpdf", "logcdf", "log_window", "lognorm", "ppf",
-           "random", "ref_logpdf", "ref_cdf"]
+           "random", "ref_logpdf", "ref_cdf", "ref_log_window"]
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+_SQRT2 = math.sqrt(2.0)
+_SQRT_PI_OVER_2 = math.sqrt(math.pi / 2)  # √(2π)·½: ∫ exp(−t²/2) from a to b = √(π/2)·(erfc(a/√2) − erfc(b/√2))
 
 
 def _log_tail_weight(alpha, n):
@@ -190,6 +194,123 @@ def ref_cdf(x, mu, sigma, alpha, n):
     tail = c * (1 + alpha * np.maximum(-alpha - t, 0.0) / n) ** (1 - n)
     core = c + np.sqrt(2 * np.pi) * (special.ndtr(np.maximum(t, -alpha)) - special.ndtr(-alpha))
     return np.where(t > -alpha, core, tail) / (c + d)
+
+
+def _tail_terms(t, alpha, n):
+    """Return (G, G_t, G_α, G_n) of the tail's log shape G = −α²/2 − n log z, z = 1 − α(α + t)/n."""
+    u = alpha * (alpha + t) / n
+    z = 1 - u
+    log_z = math.log1p(-u)
+    return -0.5 * alpha * alpha - n * log_z, alpha / z, -alpha + (2 * alpha + t) / z, -log_z - u / z
+
+
+def ref_log_window(lo, hi, mu, sigma, alpha, n, derivatives=0):
+    """Return log S, S = ∫_lo^hi of the unnormalised shape, and its derivatives (scalar reference).
+
+    S = σ·I with I = ∫ s(t) dt over t ∈ [t_lo, t_hi] = [(lo − μ)/σ, (hi − μ)/σ],
+    s = exp(G), G = −t²/2 in the core and −α²/2 − n log z, z = 1 − α(α + t)/n, in the tail.
+    The window's core part integrates to √(2π)·(Φ(t_hi) − Φ(max(t_lo, −α))), its tail part
+    [t_lo, b], b = min(t_hi, −α), to K = p(α, n)·(z_b^(1−n) − z_lo^(1−n)),
+    p = exp(−α²/2)·n/(α(n − 1)). The maximum-likelihood fit of the di-muon model divides the
+    shape by S, so its analytic gradient and Hessian need S's derivatives (s_t = ∂s/∂t):
+
+    - μ and σ move the limits: S_μ = −[s], S_σ = I − [t·s], S_μμ = [s_t]/σ,
+      S_μσ = [t·s_t]/σ, S_σσ = [t²·s_t]/σ, with [f] = f(t_hi) − f(t_lo);
+    - α and n change the integrand, in the tail only (s and its α, n derivatives are
+      continuous at t = −α, so the moving boundary adds nothing): S_α = σ·K_α,
+      S_αα = σ·K_αα … with K differentiated at fixed limits, and S_μα = −[s·G_α],
+      S_σα = K_α − [t·s·G_α] (likewise for n).
+
+    Written with Python's ``math`` on scalars (microseconds: it runs at every MIGRAD step);
+    the tests compare it with ``scipy.stats.crystalball`` and with PyTensor's automatic
+    derivatives of :func:`log_window`.
+
+    Parameters
+    ----------
+    lo, hi : float
+        Window edges, lo < hi (either may be infinite).
+    mu, sigma, alpha, n : float
+        As in :func:`logpdf`.
+    derivatives : {0, 1, 2}
+        How many orders of derivatives to return.
+
+    Returns
+    -------
+    log_s : float
+    grad : numpy.ndarray
+        ∂ log S/∂(μ, σ, α, n), with ``derivatives ≥ 1``.
+    hessian : numpy.ndarray
+        The 4 × 4 second derivatives of log S, with ``derivatives = 2``.
+    """
+    t_lo, t_hi = (lo - mu) / sigma, (hi - mu) / sigma
+    integral = 0.0
+    if t_hi > -alpha:  # core part, Φ differences taken on the side where they do not cancel
+        a = max(t_lo, -alpha)
+        if a >= 0:
+            core = math.erfc(a / _SQRT2) - math.erfc(t_hi / _SQRT2)
+        else:
+            core = math.erfc(-t_hi / _SQRT2) - math.erfc(-a / _SQRT2)
+        integral += _SQRT_PI_OVER_2 * core
+    tail = t_lo < -alpha
+    if tail:
+        ends = (t_lo, min(t_hi, -alpha))
+        # log p and z^(1−n) at each end with their α, n derivatives (all zero at t = −∞)
+        lp = (-0.5 * alpha * alpha + math.log(n / (alpha * (n - 1))), -alpha - 1 / alpha, 1 / n - 1 / (n - 1),
+              -1 + 1 / alpha**2, 0.0, 1 / (n - 1) ** 2 - 1 / n**2)
+        q = []
+        for t in ends:
+            if math.isinf(t):
+                q.append((0.0,) * 6)
+                continue
+            z = 1 - alpha * (alpha + t) / n
+            z_a, z_n = -(2 * alpha + t) / n, alpha * (alpha + t) / n**2
+            z_aa, z_an, z_nn = -2 / n, (2 * alpha + t) / n**2, -2 * alpha * (alpha + t) / n**3
+            value = z ** (1 - n)
+            m_a, m_n = (1 - n) * z_a / z, -math.log(z) + (1 - n) * z_n / z
+            m_aa = (1 - n) * (z_aa / z - (z_a / z) ** 2)
+            m_an = -z_a / z + (1 - n) * (z_an / z - z_a * z_n / z**2)
+            m_nn = -2 * z_n / z + (1 - n) * (z_nn / z - (z_n / z) ** 2)
+            q.append((value, value * m_a, value * m_n, value * (m_a * m_a + m_aa), value * (m_a * m_n + m_an),
+                      value * (m_n * m_n + m_nn)))
+        pdiff = [hi_ - lo_ for lo_, hi_ in zip(*q)]  # P = z_b^(1−n) − z_lo^(1−n) and its derivatives
+        pref = math.exp(lp[0])
+        integral += pref * pdiff[0]
+    log_s = math.log(sigma * integral)
+    if not derivatives:
+        return log_s
+    k = [0.0] * 6  # K_α, K_n, K_αα, K_αn, K_nn (index 0 unused)
+    if tail:
+        P, P_a, P_n, P_aa, P_an, P_nn = pdiff
+        l_a, l_n, l_aa, l_an, l_nn = lp[1:]
+        k[1] = pref * (l_a * P + P_a)
+        k[2] = pref * (l_n * P + P_n)
+        k[3] = pref * ((l_a * l_a + l_aa) * P + 2 * l_a * P_a + P_aa)
+        k[4] = pref * ((l_a * l_n + l_an) * P + l_a * P_n + l_n * P_a + P_an)
+        k[5] = pref * ((l_n * l_n + l_nn) * P + 2 * l_n * P_n + P_nn)
+
+    def at(t):  # (s, t·s, s_t, t·s_t, t²·s_t, s·G_α, t·s·G_α, s·G_n, t·s·G_n) at a window edge
+        if math.isinf(t):
+            return (0.0,) * 9
+        if t > -alpha:
+            s_, g_t, g_a, g_n = math.exp(-0.5 * t * t), -t, 0.0, 0.0
+        else:
+            g, g_t, g_a, g_n = _tail_terms(t, alpha, n)
+            s_ = math.exp(g)
+        return (s_, t * s_, s_ * g_t, t * s_ * g_t, t * t * s_ * g_t, s_ * g_a, t * s_ * g_a, s_ * g_n,
+                t * s_ * g_n)
+
+    e = [h - l for l, h in zip(at(t_lo), at(t_hi))]  # [f] for each edge term
+    S = sigma * integral
+    dS = np.array([-e[0], integral - e[1], sigma * k[1], sigma * k[2]])
+    grad = dS / S
+    if derivatives == 1:
+        return log_s, grad
+    d2S = np.array([
+        [e[2] / sigma, e[3] / sigma, -e[5], -e[7]],
+        [e[3] / sigma, e[4] / sigma, k[1] - e[6], k[2] - e[8]],
+        [-e[5], k[1] - e[6], sigma * k[3], sigma * k[4]],
+        [-e[7], k[2] - e[8], sigma * k[4], sigma * k[5]]])
+    return log_s, grad, d2S / S - np.outer(grad, grad)
 
 
 def ppf(q, mu, sigma, alpha, n):
