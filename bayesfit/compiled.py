@@ -29,8 +29,9 @@ their package's ``__pycache__`` (or ``$NUMBA_CACHE_DIR``); both are reused acros
 With ``sampler="pymc"``, ``pymc.sample`` compiles its own functions on every call (a PyMC
 limitation); nutpie, the default, does not. PyTensor's numba functions inside nutpie's model
 are cached by PyTensor; a structure missing there is compiled first in a child process
-(:func:`_fill_numba_cache`), so that every process samples with the same, cache-loaded code
-and a seed fixes the draws.
+(:func:`start_numba_cache_fill`, started by the engine before the MAP + Laplace compilation so
+that the two run side by side), so that every process samples with the same, cache-loaded
+code and a seed fixes the draws.
 
 A compiled function holds the data of the fit that uses it, so fits of one structure must not
 run at the same time in threads of one process; run parallel fits in separate processes.
@@ -51,7 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "graph_digest", "map_function", "nuts_model", "model_data", "clear_memory"]
+__all__ = ["cache_dir", "graph_digest", "map_function", "nuts_model", "model_data", "clear_memory",
+           "start_numba_cache_fill"]
 
 _MEMORY: dict = {}
 #: Cache keys of the model objects already seen (weak: a model no longer used is dropped).
@@ -344,7 +346,7 @@ def _to_unconstrained(model):
     return pytensor.function(inputs, pt.concatenate(parts), mode="FAST_COMPILE", on_unused_input="ignore")
 
 
-def nuts_model(model, *, announce=None):
+def nuts_model(model, *, announce=None, fill=None):
     """Return nutpie's compiled model of ``model`` for this process, compiling it once.
 
     Parameters
@@ -353,6 +355,10 @@ def nuts_model(model, *, announce=None):
         Scalar free variables; data in ``pm.Data`` containers.
     announce : callable, optional
         Called as ``announce(COMPILED)`` just before compiling.
+    fill : NumbaCacheFill, optional
+        The child of :func:`start_numba_cache_fill` for ``model``, started earlier so that it
+        compiled while this process did other work; waited for here. Without it the child
+        runs now when PyTensor's numba cache lacks the structure.
 
     Returns
     -------
@@ -361,20 +367,19 @@ def nuts_model(model, *, announce=None):
     """
     import nutpie
 
-    def digest():
-        values = [model.rvs_to_values[rv] for rv in model.free_RVs]
-        transforms = [f"{rv.name}:{type(model.rvs_to_transforms.get(rv)).__qualname__}"
-                      for rv in model.free_RVs]
-        return graph_digest([model.logp(jacobian=True), *values], extra=transforms)
-
-    key = _structure_key(model, ("nuts",), digest)
+    key = _nuts_key(model)
     with _LOCK:
         entry = _MEMORY.get(key)
     if entry is not None:
+        if fill is not None:
+            fill.cancel()
         return entry, REUSED
     if announce is not None:
         announce(COMPILED)
-    _fill_numba_cache(model, key)
+    if fill is None:
+        fill = start_numba_cache_fill(model)
+    if fill is not None:
+        fill.wait()
     compiled = nutpie.compile_pymc_model(model, backend="numba")
     names = tuple(rv.name for rv in model.free_RVs)
     entry = NutsModel(compiled, _to_unconstrained(model), names)
@@ -383,8 +388,44 @@ def nuts_model(model, *, announce=None):
     return entry, COMPILED
 
 
-def _fill_numba_cache(model, key):
-    """Compile nutpie's model once in a child process if PyTensor's numba cache lacks it.
+def _nuts_key(model):
+    def digest():
+        values = [model.rvs_to_values[rv] for rv in model.free_RVs]
+        transforms = [f"{rv.name}:{type(model.rvs_to_transforms.get(rv)).__qualname__}"
+                      for rv in model.free_RVs]
+        return graph_digest([model.logp(jacobian=True), *values], extra=transforms)
+
+    return _structure_key(model, ("nuts",), digest)
+
+
+class NumbaCacheFill:
+    """A child process compiling nutpie's model into PyTensor's numba cache (see below)."""
+
+    def __init__(self, process, payload, marker):
+        self.process, self.payload, self.marker = process, payload, marker
+
+    def wait(self):
+        """Wait for the child; mark the structure as cached if it succeeded."""
+        try:
+            code = self.process.wait(timeout=3600)
+        except Exception:  # noqa: BLE001 - a hung child costs the guarantee, never the fit
+            self.cancel()
+            return
+        finally:
+            self.payload.unlink(missing_ok=True)
+        if code == 0:
+            self.marker.touch()
+
+    def cancel(self):
+        """Stop the child (the fit failed or no longer needs it)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.payload.unlink(missing_ok=True)
+
+
+def start_numba_cache_fill(model):
+    """Start compiling nutpie's model in a child process if PyTensor's numba cache lacks it.
 
     numba's machine code differs in its last bits between a function compiled in this process
     (its LLVM IR is linked into, and optimised with, the sampler's callback) and the same
@@ -393,36 +434,59 @@ def _fill_numba_cache(model, key):
     other samples than every later process. Filling the cache in a child first makes every
     process, the first included, load the same code from the cache: a seed then fixes the
     draws whatever the state of the caches. A marker file in the cache folder records that the
-    structure ``key`` is there; a failed child only costs that guarantee, never the fit.
+    structure is there; a failed child only costs that guarantee, never the fit.
+
+    The engine starts the child before the MAP + Laplace fit, whose compilation (PyTensor's C
+    backend, one gcc process at a time) then runs beside it on another core, and waits for
+    it in :func:`nuts_model`.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model NUTS will sample.
+
+    Returns
+    -------
+    NumbaCacheFill or None
+        ``None`` when nothing needs compiling (cached, caching off, compiled in this process)
+        or no child can be started.
     """
     import pytensor
 
     if not pytensor.config.numba__cache:
-        return  # every process compiles afresh: the same code each time
+        return None  # every process compiles afresh: the same code each time
+    key = _nuts_key(model)
+    with _LOCK:
+        if key in _MEMORY:
+            return None
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
     marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
     if marker.exists():
-        return
+        return None
     import subprocess
 
     import cloudpickle
 
     try:
-        payload = cloudpickle.dumps(model)
+        fd, name = tempfile.mkstemp(prefix="bayesfit-model-", suffix=".pkl")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(cloudpickle.dumps(model))
     except Exception:  # noqa: BLE001 - an unpicklable model is compiled here, as before
-        return
+        return None
+    payload = Path(name)
     try:
-        child = subprocess.run([sys.executable, "-c", "from bayesfit.compiled import _compile_child; _compile_child()"],
-                               input=payload, capture_output=True, timeout=3600)
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from bayesfit.compiled import _compile_child; _compile_child()", name],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):  # no child possible: compile here, as before
-        return
-    if child.returncode == 0:
-        marker.touch()
+        payload.unlink(missing_ok=True)
+        return None
+    return NumbaCacheFill(process, payload, marker)
 
 
 def _compile_child():
-    """Entry point of the child of :func:`_fill_numba_cache`: compile the pickled model, exit."""
+    """Entry point of the child of :func:`start_numba_cache_fill`: compile the pickled model, exit."""
     import logging
     import warnings
 
@@ -432,4 +496,6 @@ def _compile_child():
     warnings.simplefilter("ignore")
     for name in ("pymc", "pytensor", "numba", "nutpie"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    nutpie.compile_pymc_model(cloudpickle.loads(sys.stdin.buffer.read()), backend="numba")
+    with open(sys.argv[1], "rb") as fh:
+        model = cloudpickle.loads(fh.read())
+    nutpie.compile_pymc_model(model, backend="numba")

@@ -389,7 +389,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     -------
     FitResult
     """
-    from .compiled import COMPILED, LOADED, cache_dir, map_function, nuts_model
+    from .compiled import COMPILED, LOADED, cache_dir, map_function, nuts_model, start_numba_cache_fill
 
     names = problem.names
     timing, compiled = {}, {}
@@ -398,31 +398,41 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         mle = fit_problem(problem, minos=minos)
 
     model = problem.pymc_model()
-
-    fn, compiled["map_laplace"] = _obtain(log, timing, "map_laplace_compile", partial(map_function, model, names), {
-        COMPILED: "compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
-                  f"(first run of this model only, then cached in {cache_dir()}) ...",
-        LOADED: "loading the compiled MAP + Laplace functions from the disk cache ..."})
-    with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
-        map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, function=fn)
-
-    idata = None
+    fill = None
     if sample:
         if sampler == "auto":
             sampler = default_sampler()
         nuts_pm = problem.sampling_model()
         nuts_pm = model if nuts_pm is None else nuts_pm
-        nuts = None
         if sampler == "nutpie":
-            nuts, compiled["nuts"] = _obtain(log, timing, "nuts_compile", partial(nuts_model, nuts_pm), {
-                COMPILED: "compiling the sampler's model with nutpie/numba (once per process) ..."})
-        with _stage(log, f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws)", timing, "nuts"):
-            idata = sample_nuts(
-                draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-                progressbar=progressbar, initvals=start_point(map_, problem.bounds, seed),
-                model=nuts_pm, nuts=nuts,
-            )
-        idata.attrs["sampler"] = sampler
+            fill = start_numba_cache_fill(nuts_pm)
+            if fill is not None:
+                log("compiling the sampler's model for PyTensor's numba cache in a background process "
+                    "(first run of this model only) ...")
+    try:
+        fn, compiled["map_laplace"] = _obtain(log, timing, "map_laplace_compile", partial(map_function, model, names), {
+            COMPILED: "compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
+                      f"(first run of this model only, then cached in {cache_dir()}) ...",
+            LOADED: "loading the compiled MAP + Laplace functions from the disk cache ..."})
+        with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
+            map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, function=fn)
+
+        idata = None
+        if sample:
+            nuts = None
+            if sampler == "nutpie":
+                nuts, compiled["nuts"] = _obtain(log, timing, "nuts_compile", partial(nuts_model, nuts_pm, fill=fill), {
+                    COMPILED: "compiling the sampler's model with nutpie/numba (once per process) ..."})
+            with _stage(log, f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws)", timing, "nuts"):
+                idata = sample_nuts(
+                    draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                    progressbar=progressbar, initvals=start_point(map_, problem.bounds, seed),
+                    model=nuts_pm, nuts=nuts,
+                )
+            idata.attrs["sampler"] = sampler
+    finally:
+        if fill is not None:
+            fill.cancel()  # a no-op once it has finished; stops it if the fit failed first
 
     comparison = compare(names, mle, map_, idata)
     gof = problem.gof(mle.values)

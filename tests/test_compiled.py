@@ -84,3 +84,22 @@ def test_disk_cache_gives_the_same_function(tmp_path, monkeypatch):
         f.write_bytes(b"not a pickle")
     compiled.clear_memory()
     assert compiled.map_function(pm_model, problem.names)[1] == compiled.COMPILED
+
+
+def test_numba_cache_fill_runs_beside_and_can_be_stopped(tmp_path, monkeypatch):
+    """The child that fills PyTensor's numba cache: stopped cleanly, or marks its structure done."""
+    pytest.importorskip("nutpie")
+    import pytensor.link.numba.cache as numba_cache
+
+    monkeypatch.setattr(numba_cache, "NUMBA_CACHE_PATH", tmp_path)  # where the markers go
+    problem, _ = bf.models.weighted_mean().prepare({"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]})
+    model = problem.pymc_model()
+    fill = compiled.start_numba_cache_fill(model)
+    assert fill is not None and fill.payload.exists()
+    fill.cancel()  # a fit that failed before NUTS stops its child
+    assert fill.process.poll() is not None and not fill.payload.exists()
+    assert not fill.marker.exists()
+    fill = compiled.start_numba_cache_fill(model)
+    fill.wait()
+    assert fill.process.returncode == 0 and fill.marker.exists() and not fill.payload.exists()
+    assert compiled.start_numba_cache_fill(model) is None  # marked: nothing to fill
