@@ -270,8 +270,6 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
     """
     model = pm.modelcontext(model)
     if sampler == "nutpie":
-        import nutpie
-
         from .compiled import model_data, nuts_model
 
         if nuts is None:
@@ -281,10 +279,8 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
         # passes start_point(): at the mode itself the gradient vanishes and nutpie's
         # gradient-based mass-matrix start fails).
         compiled = nuts.prepared(model_data(model), dict(initvals) if initvals else None)
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                              progress_bar=progressbar, **NUTPIE_OPTIONS)
-        # nutpie catches Ctrl-C itself and returns the draws made so far: a partial posterior
-        # must not pass for a result.
+        idata = _sample_nutpie(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                               progress_bar=progressbar, **NUTPIE_OPTIONS)
         if "posterior" not in idata.groups() or idata.posterior.sizes.get("draw", 0) < draws:
             raise KeyboardInterrupt("NUTS sampling was interrupted")
         return idata
@@ -301,3 +297,44 @@ def sample_nuts(*, draws=1000, tune=1000, chains=4, seed=None, sampler="nutpie",
             )
     finally:
         pymc_log.setLevel(level)
+
+
+def _sample_nutpie(compiled, **kwargs):
+    """Run ``nutpie.sample`` in the background and stop it for good on Ctrl-C.
+
+    Blocking, nutpie catches Ctrl-C itself and returns the draws made so far; and a Ctrl-C
+    that lands while it sets the sampler up (in a Python callback nutpie calls) was lost under
+    load: the run went on to the last draw. Here the main thread waits in short slices, and a
+    handler remembers a Ctrl-C wherever it landed, so an interrupt
+    cancels the sampler and raises :class:`KeyboardInterrupt`; the caller never mistakes a
+    partial posterior for a result.
+    """
+    import signal
+    import threading
+
+    import nutpie
+
+    hits = []
+
+    def on_interrupt(signum, frame):
+        hits.append(signum)
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()  # handlers only there
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main else None
+    sampler = None
+    try:
+        sampler = nutpie.sample(compiled, blocking=False, **kwargs)
+        while not hits:
+            try:
+                return sampler.wait(timeout=0.1)
+            except TimeoutError:  # still sampling
+                continue
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        if sampler is not None:
+            sampler.cancel()
+        raise KeyboardInterrupt("NUTS sampling was interrupted") from None
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
