@@ -52,6 +52,7 @@ __all__ = ["cb_exp_loglike", "cb_exp_loglike_serial", "cb_exp_loglike_grad", "cb
 #: below, one thread (:func:`cb_exp_loglike_serial`) is as fast and is not slowed down by
 #: other processes busy on the same cores. ``numba.set_num_threads`` caps the threads.
 PARALLEL_ABOVE = 100_000
+_CHUNKS = 64  # of the events, in cb_exp_loglike_grad_parallel
 
 
 @numba.njit(inline="always")
@@ -80,6 +81,18 @@ def _event(x, mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo):
         e = math.exp(a - b)
         log_p, w = b + math.log1p(e), e / (1.0 + e)
     return log_p, w, g_mu, g_sigma, g_alpha, g_n
+
+
+@numba.njit(inline="always")
+def _add_gradient(d, x, lo, w, g_mu, g_sigma, g_alpha, g_n):
+    """Add one event's ∂ log p/∂(μ, σ, α, n, slope, log_w_sig, log_w_bkg) to ``d``."""
+    d[0] += w * g_mu
+    d[1] += w * g_sigma
+    d[2] += w * g_alpha
+    d[3] += w * g_n
+    d[4] += (1.0 - w) * (x - lo)
+    d[5] += w
+    d[6] += 1.0 - w
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
@@ -154,13 +167,7 @@ def cb_exp_loglike_grad(x, mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo)
         log_p, w, g_mu, g_sigma, g_alpha, g_n = _event(x[i], mu, sigma, alpha, n, slope,
                                                        log_w_sig, log_w_bkg, lo)
         total += log_p
-        d[0] += w * g_mu
-        d[1] += w * g_sigma
-        d[2] += w * g_alpha
-        d[3] += w * g_n
-        d[4] += (1.0 - w) * (x[i] - lo)
-        d[5] += w
-        d[6] += 1.0 - w
+        _add_gradient(d, x[i], lo, w, g_mu, g_sigma, g_alpha, g_n)
     return total, d
 
 
@@ -181,19 +188,13 @@ def cb_exp_loglike_grad_parallel(x, mu, sigma, alpha, n, slope, log_w_sig, log_w
     grad : numpy.ndarray
         As in :func:`cb_exp_loglike_grad`.
     """
-    total = d0 = d1 = d2 = d3 = d4 = d5 = d6 = 0.0
-    for i in numba.prange(x.size):
-        log_p, w, g_mu, g_sigma, g_alpha, g_n = _event(x[i], mu, sigma, alpha, n, slope,
-                                                       log_w_sig, log_w_bkg, lo)
-        total += log_p
-        d0 += w * g_mu
-        d1 += w * g_sigma
-        d2 += w * g_alpha
-        d3 += w * g_n
-        d4 += (1.0 - w) * (x[i] - lo)
-        d5 += w
-        d6 += 1.0 - w
-    return total, np.array([d0, d1, d2, d3, d4, d5, d6])
+    # a fixed number of chunks, not one per thread: the sum does not depend on the threads
+    edges = np.linspace(0, x.size, _CHUNKS + 1).astype(np.int64)
+    totals, grads = np.zeros(_CHUNKS), np.zeros((_CHUNKS, 7))
+    for c in numba.prange(_CHUNKS):  # a serial pass over each chunk
+        totals[c], grads[c] = cb_exp_loglike_grad(x[edges[c]:edges[c + 1]], mu, sigma, alpha, n, slope,
+                                                  log_w_sig, log_w_bkg, lo)
+    return totals.sum(), grads.sum(axis=0)
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -243,13 +244,7 @@ def cb_exp_loglike_hess(x, mu, sigma, alpha, n, slope, log_w_sig, log_w_bkg, lo)
             G_aa = -1.0 + 2.0 / z + (2.0 * alpha + t) ** 2 / nz2
             G_an, G_nn = -(2.0 * alpha + t) * u / nz2, u * u / nz2
         total += log_p
-        d[0] += w * g_mu
-        d[1] += w * g_sigma
-        d[2] += w * g_alpha
-        d[3] += w * g_n
-        d[4] += (1.0 - w) * (x[i] - lo)
-        d[5] += w
-        d[6] += 1.0 - w
+        _add_gradient(d, x[i], lo, w, g_mu, g_sigma, g_alpha, g_n)
         h[0, 0] += w * G_tt / s2
         h[0, 1] += w * (t * G_tt + G_t) / s2
         h[1, 1] += w * (t * t * G_tt + 2.0 * t * G_t) / s2
