@@ -116,7 +116,8 @@ def bench_mle(sizes, rng=1):
         data = simulate(n, TRUTH, rng=rng)
         unbinned, binned = Dimuon(data), Dimuon(data, fit_bins=FIT_BINS)
         fit = lambda p: fit_problem(p, minos=False)
-        Dimuon(data[:1000]).nll(unbinned.start)  # numba JIT (or cache load) warm-up, as for the peer
+        for warm_up in (unbinned.nll, unbinned.nll_grad, unbinned.nll_hessian):  # numba JIT or cache load,
+            warm_up(unbinned.start)                                               # as for the peer
         _, t_ours = _timed(lambda: fit(unbinned))
         _, t_binned = _timed(lambda: fit(binned))
         _peer_numba_stats(data[:1000], unbinned.start, unbinned.bounds)  # numba JIT warm-up
@@ -274,17 +275,19 @@ def bench_refit(n_events, n_binned, n_large, draws, tune, chains=2, repeats=10):
     return out
 
 
-def bench_toys(n_toys, n_events, n_map_toys, seed=1234):
+def bench_toys(n_toys, n_events, n_map_toys, n_dask_toys=None, seed=1234):
     """Toy studies of the di-muon model (:mod:`bayesfit.toys`) against a plain loop.
 
-    Measures MLE + HESSE toys per second on one core (simulation included), the same fits as a
-    plain loop of iminuit + numba_stats on the same datasets (simulation not included), two
-    Dask workers against one (the local cluster's start included), and the wall time of
-    ``n_map_toys`` toys with MLE + HESSE + MAP + Laplace on all cores.
+    Measures MLE + HESSE toys per second on one core in process (simulation included), the
+    same fits as a plain loop of iminuit + numba_stats on the same datasets (simulation not
+    included), a study of ``n_dask_toys`` toys on two Dask workers against the in-process rate
+    (the local cluster's start and the workers' imports included, and after the start), and
+    the wall time of ``n_map_toys`` toys with MLE + HESSE + MAP + Laplace on all cores.
     """
     from . import models
     from .toys import toys
 
+    n_dask_toys = n_dask_toys or n_toys
     model = models.dimuon()
     truth = [p.start for p in model.params]
     one = toys(model, n_toys, n_events, seed=seed, minos=False, workers=1, progress=False)
@@ -296,28 +299,31 @@ def bench_toys(n_toys, n_events, n_map_toys, seed=1234):
     for d in datasets:
         _peer_numba_stats(d, prepared.start, prepared.bounds)
     peer_rate = n_toys / (time.perf_counter() - t0)
-    two = toys(model, n_toys, n_events, seed=seed, minos=False, workers=2, progress=False)
+    two = toys(model, n_dask_toys, n_events, seed=seed, minos=False, workers=2, progress=False)
     both = toys(model, n_map_toys, n_events, seed=seed, fits=("mle", "map"), minos=False, progress=False)
     return {"events": n_events, "toys": n_toys,
             "bayesfit_1_worker_toys_per_s": one.timing_s["toys_per_s"],
             "iminuit_numba_stats_loop_toys_per_s": peer_rate,
             "bayesfit_over_loop": one.timing_s["toys_per_s"] / peer_rate,
+            "dask_toys": n_dask_toys,
             "bayesfit_2_workers_toys_per_s": two.timing_s["toys_per_s"],
             "two_over_one_worker": two.timing_s["toys_per_s"] / one.timing_s["toys_per_s"],
             "two_workers_cluster_start_s": two.timing_s["cluster_start"],
             "two_over_one_worker_after_start": two.timing_s["toys_per_s_after_start"] / one.timing_s["toys_per_s"],
-            "identical_for_1_and_2_workers": one.records == two.records,
+            # the same seeds: the first n_toys toys of the longer study are the one-worker toys
+            "identical_for_1_and_2_workers": one.records == two.records[:n_toys],
             "map_toys": n_map_toys, "map_toys_workers": both.workers, "map_toys_wall_s": both.timing_s["wall"]}
 
 
 def _toys_markdown(t):
     return ["", "## Toys (di-muon, MLE + HESSE per toy unless said)", "",
-            f"{t['toys']:,} toys of {t['events']:,} events: bayesfit on one core "
+            f"{t['toys']:,} toys of {t['events']:,} events: bayesfit on one core, in process, "
             f"{t['bayesfit_1_worker_toys_per_s']:.1f} toys/s (simulation included); a plain loop of iminuit + "
             f"numba_stats on the same datasets {t['iminuit_numba_stats_loop_toys_per_s']:.1f} toys/s (fits only): "
-            f"{t['bayesfit_over_loop']:.2f}×. Two Dask workers {t['bayesfit_2_workers_toys_per_s']:.1f} toys/s, "
-            f"{t['two_over_one_worker']:.2f}× one with the local cluster's start ({t['two_workers_cluster_start_s']:.1f} s) "
-            f"included, {t['two_over_one_worker_after_start']:.2f}× after it; the same toys for 1 and 2 "
+            f"{t['bayesfit_over_loop']:.2f}×. {t.get('dask_toys', t['toys']):,} toys on two Dask workers: "
+            f"{t['bayesfit_2_workers_toys_per_s']:.1f} toys/s, {t['two_over_one_worker']:.2f}× one in process with "
+            f"the local cluster's start ({t['two_workers_cluster_start_s']:.1f} s) and the workers' imports "
+            f"included, {t['two_over_one_worker_after_start']:.2f}× after the start; the same toys for 1 and 2 "
             f"workers: {t['identical_for_1_and_2_workers']}. {t['map_toys']:,} toys with MLE + HESSE + MAP + Laplace "
             f"on {t['map_toys_workers']} workers: {t['map_toys_wall_s']:.1f} s."]
 
@@ -436,7 +442,7 @@ def main(argv=None) -> int:
                         help="run only the toy benchmark; write toys.md and toys.json")
     args = parser.parse_args(argv)
     if args.toys_only:
-        n = (40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000)
+        n = (40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000, 4_000)
         t = bench_toys(*n)
         args.out.mkdir(parents=True, exist_ok=True)
         doc = {**_header(args.quick), "toys": t}
@@ -471,7 +477,7 @@ def main(argv=None) -> int:
             result["cli"] = bench_cli(cli_args, cold)
     result["cli_args"] = cli_args
     say("toy studies ...")
-    result["toys"] = bench_toys(*((40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000)))
+    result["toys"] = bench_toys(*((40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000, 4_000)))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     text = _markdown(result)
