@@ -49,8 +49,11 @@ __all__ = ["toys", "ToyStudy", "clopper_pearson", "zero_count_bound", "coverage_
 #: The probability content of ±1σ of a Gaussian: the nominal coverage of every interval here.
 NOMINAL = 0.682689492137086
 
-#: Toys sent to a Dask worker at a time (amortises the scheduling, keeps the progress fine).
+#: Toys fitted at a time: in this process while a Dask cluster starts, and the least sent to a
+#: worker at a time (amortises the scheduling, keeps the progress and the checkpoint fine).
 CHUNK = 10
+#: Seconds a Dask task should take: chunks grow to it from the speed of the toys fitted here.
+TASK_SECONDS = 2.0
 
 #: The intervals whose coverage is measured, and the fit that gives each.
 INTERVALS = {"hesse": "mle", "minos": "mle", "laplace": "map", "hdi_68": "nuts"}
@@ -188,8 +191,9 @@ class ToyStudy:
         One per toy, in toy order: fitted values, errors, intervals, flags.
     timing_s : dict
         ``{"wall", "cluster_start", "toys_fitted", "toys_per_s", "toys_per_s_after_start"}`` of
-        this run (resumed toys are not counted; ``cluster_start`` is the embedded Dask
-        cluster's start, 0 without one).
+        this run (resumed toys are not counted; ``cluster_start`` is the time until the Dask
+        cluster, embedded or given, had the model, 0 without one: this process fits toys
+        meanwhile, so the rate after the start is an upper bound).
     """
 
     model: str
@@ -624,39 +628,80 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
                      "toys_per_s_after_start": ran / fitting if fitting > 0 else None}, n_workers)
 
 
+def _local_cluster(LocalCluster, n):
+    """Start a local Dask cluster of ``n`` single-threaded worker processes.
+
+    The workers are forked from a server process that has imported bayesfit's models (and
+    with them PyMC) once, instead of each importing them anew after a spawn (seconds per
+    worker); the server lives as long as this process, so a second study starts at once.
+    """
+    import contextlib
+    import multiprocessing
+
+    import dask
+
+    how = contextlib.nullcontext()
+    if "forkserver" in multiprocessing.get_all_start_methods():  # not on Windows: spawn there
+        multiprocessing.set_forkserver_preload(["bayesfit.toys", "bayesfit.models"])
+        how = dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+    with how:
+        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=50)
+
+
 def _map_chunks(fn, head, tail, chunks, workers, client, keep):
     """Call ``fn(*head, chunk, *tail)`` for every chunk, here or on Dask; hand results to ``keep``.
 
     In this process when ``workers == 1`` (or there is a single chunk and no ``client``);
     otherwise on ``client``, or on an embedded local cluster of ``workers`` single-threaded
     processes (one per core by default). ``head[0]`` (the model) is sent to each worker once.
-    Returns the number of workers used and the seconds the embedded cluster took to start
-    (0 here or on a given ``client``).
+    Getting there takes seconds (the cluster starts; each worker imports PyMC to unpickle the
+    model), so meanwhile this process fits chunks itself, and a short study is no slower on
+    the cluster than here. Returns the number of workers used and the seconds until the
+    cluster had the model.
     """
     if client is None and (workers == 1 or len(chunks) <= 1):
         for chunk in chunks:
             keep(fn(*head, chunk, *tail))
         return 1, 0.0
+    from concurrent.futures import ThreadPoolExecutor
+
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ImportError("parallel toys need dask.distributed (pip install 'distributed')") from exc
-    own, start = None, 0.0
-    if client is None:
+    made = {}  # the embedded cluster and its client, for the clean-up whatever happens
+
+    def connect():
         t0 = time.perf_counter()
-        n = workers or os.cpu_count() or 1
-        own = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=50)
-        client = Client(own)
-        start = time.perf_counter() - t0
+        c = client
+        if c is None:
+            n = workers or os.cpu_count() or 1
+            made["cluster"] = _local_cluster(LocalCluster, n)
+            c = made["client"] = Client(made["cluster"])
+        return c, c.scatter(head[0], broadcast=True), time.perf_counter() - t0
+
+    queue, local, t0 = list(chunks), 0, time.perf_counter()
     try:
-        n_workers = len(client.scheduler_info()["workers"])
-        model_future = client.scatter(head[0], broadcast=True)
-        futures = [client.submit(fn, model_future, *head[1:], chunk, *tail, pure=False) for chunk in chunks]
+        with ThreadPoolExecutor(1) as pool:
+            ready = pool.submit(connect)
+            while queue and not ready.done():
+                chunk = queue.pop(0)
+                keep(fn(*head, chunk, *tail))
+                local += len(chunk)
+            c, model_future, start = ready.result()
+        n_workers = len(c.scheduler_info()["workers"])
+        if local and queue:  # tasks of about TASK_SECONDS each, four or more per worker
+            rest = [seed for chunk in queue for seed in chunk]
+            per_toy = (time.perf_counter() - t0) / local
+            size = int(min(max(len(queue[0]), TASK_SECONDS / per_toy), max(1, len(rest) // (4 * n_workers))))
+            queue = [rest[k:k + size] for k in range(0, len(rest), size)]
+        futures = [c.submit(fn, model_future, *head[1:], chunk, *tail, pure=False) for chunk in queue]
         for fut in as_completed(futures):
             keep(fut.result())
         return n_workers, start
     finally:
-        if own is not None:
-            client.close()
-            own.close()
+        if "client" in made:
+            made["client"].close()
+        if "cluster" in made:
+            made["cluster"].close()
