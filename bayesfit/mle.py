@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from iminuit import Minuit
+from iminuit._core import MnPrint  # what Minuit.print_level sets; public there, global
 
 __all__ = ["MLEResult", "fit_mle", "fit_problem"]
 
@@ -118,7 +119,18 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None, hessian=No
     -------
     MLEResult
     """
-    names = tuple(names)
+    # Minuit2's own C++ notes (such as "Initial matrix not pos.def." in MINOS's inner fits, with
+    # an analytic gradient) would go straight to the terminal, from every toy; the result
+    # reports validity itself. The level is global in iminuit: restored afterwards.
+    level = MnPrint.global_level
+    MnPrint.global_level = -1
+    try:
+        return _fit_mle(nll, start, tuple(names), bounds, minos, grad, hessian)
+    finally:
+        MnPrint.global_level = level
+
+
+def _fit_mle(nll, start, names, bounds, minos, grad, hessian):
     m = _minuit(nll, start, names, bounds, grad, None)
     m.migrad()
     if not m.valid:
@@ -137,7 +149,7 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None, hessian=No
         if min(v - lo, hi - v) < 1e-3 * e
     )
     snapshot = lambda h: (np.array(h.errors), np.array(h.covariance), bool(h.accurate))  # noqa: E731
-    errors = None
+    errors, h = None, m
     if m.valid and not at_limit and (bounds is not None or hessian is not None):
         # Minuit's bound transform biases HESSE errors (at the per-cent level for a shape
         # parameter like the Crystal Ball's n): at an interior minimum, HESSE runs on the
@@ -159,6 +171,8 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None, hessian=No
         errors, cov, accurate = snapshot(m)
     fval, valid = float(m.fval), bool(m.valid)
     minos_err, minos_ok, minos_cut = {}, {}, {}
+    if minos and valid and hessian is not None and h is not m:
+        m.hesse()  # MINOS starts from m's covariance; MIGRAD's own is not always positive definite
     if minos and valid:
         for name in names:
             try:
