@@ -656,9 +656,9 @@ def _map_chunks(fn, head, tail, chunks, workers, client, keep):
     otherwise on ``client``, or on an embedded local cluster of ``workers`` single-threaded
     processes (one per core by default). ``head[0]`` (the model) is sent to each worker once.
     Getting there takes seconds (the cluster starts; each worker imports PyMC to unpickle the
-    model), so meanwhile this process fits chunks itself, and a short study is no slower on
-    the cluster than here. Returns the number of workers used and the seconds until the
-    cluster had the model.
+    model), so meanwhile this process fits chunks itself (a study shorter than that is done
+    here, and only waits for the cluster to come up and close). Returns the number of workers
+    used and the seconds until the cluster had the model.
     """
     if client is None and (workers == 1 or len(chunks) <= 1):
         for chunk in chunks:
