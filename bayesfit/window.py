@@ -437,12 +437,15 @@ class WindowProblem(Problem):
                 and type(comps[0]) is CrystalBall and type(comps[1]) is Exponential
                 and self.model.weights[1] is None)
 
+    def _fast_slots(self, free):
+        """Return (μ, σ, α, n, slope, f) of the Crystal Ball + exponential at ``free`` (name → value)."""
+        sig, bkg = self.model.components
+        return (*sig.values(free), *bkg.values(free), float(_value(self.model.weights[0], free)))
+
     def _fast_nll(self, free):
         kernels, cb = self._kernels, self._cb
-        sig, bkg = self.model.components
-        mu, sigma, alpha, n = sig.values(free)
-        (slope,) = bkg.values(free)
-        f = float(_value(self.model.weights[0], free))
+        bkg = self.model.components[1]
+        mu, sigma, alpha, n, slope, f = self._fast_slots(free)
         try:
             log_norm_sig = cb.ref_log_window(self.lo, self.hi, mu, sigma, alpha, n)
         except (ValueError, ArithmeticError):  # outside the parameters' domain (math raises)
@@ -481,10 +484,7 @@ class WindowProblem(Problem):
 
         kernels, cb = self._kernels, self._cb
         sig, bkg = self.model.components
-        free = dict(zip(self.names, map(float, values)))
-        mu, sigma, alpha, n = sig.values(free)
-        (slope,) = bkg.values(free)
-        f = float(_value(self.model.weights[0], free))
+        mu, sigma, alpha, n, slope, f = self._fast_slots(dict(zip(self.names, map(float, values))))
         nan = np.full(len(self.names), np.nan)
         with np.errstate(all="ignore"):
             try:

@@ -260,12 +260,15 @@ def ref_log_window(lo, hi, mu, sigma, alpha, n, derivatives=0):
         q = []
         for t in ends:
             if math.isinf(t):
-                q.append((0.0,) * 6)
+                q.append((0.0,) * (6 if derivatives else 1))
                 continue
             z = 1 - alpha * (alpha + t) / n
+            value = z ** (1 - n)
+            if not derivatives:  # the value alone: MIGRAD's and MINOS's many calls
+                q.append((value,))
+                continue
             z_a, z_n = -(2 * alpha + t) / n, alpha * (alpha + t) / n**2
             z_aa, z_an, z_nn = -2 / n, (2 * alpha + t) / n**2, -2 * alpha * (alpha + t) / n**3
-            value = z ** (1 - n)
             m_a, m_n = (1 - n) * z_a / z, -math.log(z) + (1 - n) * z_n / z
             m_aa = (1 - n) * (z_aa / z - (z_a / z) ** 2)
             m_an = -z_a / z + (1 - n) * (z_an / z - z_a * z_n / z**2)
