@@ -1,0 +1,217 @@
+"""nutpie's compiled model with C callbacks that numba caches on disk.
+
+nutpie samples a PyMC model through two C callbacks, log p with its gradient and the
+"expand" map to the stored variables, which it builds with ``numba.cfunc`` around PyTensor's
+numba functions. nutpie's own callbacks close over run-time objects, so numba compiles them
+again in every process: about 20 s for the di-muon model on two cores, every run. This module
+builds the same two callbacks from generated source with no run-time globals, keyed by
+PyTensor's cache keys of the two graphs, so numba stores them in PyTensor's numba cache and a
+later process loads them in a fraction of a second.
+
+Use :func:`compile_model` where ``nutpie.compile_pymc_model(model, backend="numba")`` would
+be used; it returns nutpie's ``CompiledPyMCModel`` (``with_data`` swaps new data in, as
+nutpie's does). When PyTensor cannot cache a graph (an Op without a numba cache key), it falls
+back to nutpie's own compilation.
+
+The callbacks read the data through nutpie's ``user_data`` pointer, here a flat ``uint64``
+array: for each data container its address followed by its shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import numpy as np
+
+__all__ = ["compile_model"]
+
+#: Bump when the generated source changes, so that old cache entries are never used.
+_VERSION = 3
+
+
+def _pack(shared_data: dict, names: list) -> np.ndarray:
+    """Return the ``user_data`` words: per container its address, then its shape."""
+    words = []
+    for name in names:
+        value = shared_data[name]
+        words.append(value.ctypes.data)
+        words.extend(value.shape)
+    return np.asarray(words, dtype=np.uint64)
+
+
+def _sources(kind: str, names: list, shared_data: dict, arguments: list) -> tuple[str, str, dict]:
+    """Return the sources of one callback and of its data-unpacking helper, and their globals.
+
+    ``arguments`` lists, in the order of the graph's inputs after the point, the names of
+    the data containers the graph reads. The helper turns the ``user_data`` words into arrays
+    and calls the graph; it is a function of its own because numba's analysis of a ``try``
+    block grows quickly with the statements in it (70 s for thirteen containers inline).
+    """
+    offsets, word = {}, 0
+    for name in names:
+        offsets[name] = word
+        word += 1 + shared_data[name].ndim
+    env, lines = {}, []
+    for k, name in enumerate(arguments):
+        value = shared_data[name]
+        at = offsets[name]
+        shape = ", ".join(f"ud[{at + 1 + d}]" for d in range(value.ndim))
+        shape = f"({shape},)" if value.ndim == 1 else f"({shape})"
+        env[f"DTYPE{k}"] = value.dtype.type
+        lines.append(f"    d{k} = numba.carray(address_as_void_pointer(ud[{at}]), {shape}, DTYPE{k})")
+    args = "".join(f", d{k}" for k in range(len(arguments)))
+    unpack = "\n".join(lines)
+    helper = f"""
+def {kind}_graph(x, user_data_):
+    ud = numba.carray(user_data_, (N_WORDS,), np.uint64)
+{unpack}
+    return inner(x{args})
+"""
+    if kind == "logp":
+        callback = """
+def logp_callback(dim, x_, out_, logp_, user_data_):
+    if dim != N_DIM:
+        return -1
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        out = numba.carray(out_, (N_DIM,))
+        logp = numba.carray(logp_, ())
+        value, grad = graph(x, user_data_)
+        logp[()] = value
+        out[...] = grad
+        if not np.all(np.isfinite(out)):
+            return 3
+        if not np.isfinite(value):
+            return 4
+    except Exception:  # noqa: BLE001
+        return 1
+    return 0
+"""
+    else:
+        callback = """
+def expand_callback(dim, expanded, x_, out_, user_data_):
+    if dim != N_DIM or expanded != N_EXPANDED:
+        return -1
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        out = numba.carray(out_, (N_EXPANDED,))
+        (values,) = graph(x, user_data_)
+        out[...] = values
+    except Exception:  # noqa: BLE001
+        return -2
+    return 0
+"""
+    return helper, callback, env
+
+
+def _callback(kind, function, names, shared_data, n_dim, n_expanded):
+    """Return the numba C callback of ``kind`` around PyTensor ``function``, or None if uncacheable."""
+    import numba
+    from nutpie.compile_pymc import address_as_void_pointer
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+    inner = function.vm.jit_fn
+    graph_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
+    if graph_key is None:
+        return None
+    arguments = [s.name for s in function.get_shared()]
+    helper, callback, env = _sources(kind, names, shared_data, arguments)
+    n_words = sum(1 + shared_data[n].ndim for n in names)
+    layout = ";".join(f"{n}:{shared_data[n].dtype.str}:{shared_data[n].ndim}" for n in names)
+    key = hashlib.sha256(f"{_VERSION}|{kind}|{graph_key}|{n_dim}|{n_expanded}|{n_words}|{layout}|{arguments}|"
+                         f"{helper}|{callback}".encode()).hexdigest()
+    env.update(__name__=__name__, numba=numba, np=np, inner=inner, address_as_void_pointer=address_as_void_pointer,
+               N_DIM=n_dim, N_EXPANDED=n_expanded, N_WORDS=n_words)
+    graph = compile_numba_function_src(helper, f"{kind}_graph", global_env=dict(env),
+                                       cache_key=f"bayesfit-nutpie-{key}")
+    env["graph"] = numba.njit(cache=True, no_cpython_wrapper=True)(graph)
+    py_func = compile_numba_function_src(callback, f"{kind}_callback", global_env=env,
+                                         cache_key=f"bayesfit-nutpie-{key}")
+    f64, u64 = numba.types.double, numba.types.uint64
+    if kind == "logp":
+        sig = numba.types.int64(u64, numba.types.CPointer(f64), numba.types.CPointer(f64),
+                                numba.types.CPointer(f64), numba.types.voidptr)
+    else:
+        sig = numba.types.int64(u64, u64, numba.types.CPointer(f64), numba.types.CPointer(f64),
+                                numba.types.voidptr)
+    return numba.cfunc(sig, cache=True)(py_func)
+
+
+def _model_class():
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    @dataclasses.dataclass(frozen=True)
+    class CachedCallbacksModel(CompiledPyMCModel):
+        """nutpie's compiled model whose callbacks read the data from :func:`_pack`'s words."""
+
+        data_names: tuple = ()
+
+        def with_data(self, **updates):
+            shared_data = dict(self.shared_data)
+            for name, new in updates.items():
+                if name not in shared_data:
+                    raise KeyError(f"Unknown shared variable: {name}")
+                old = shared_data[name]
+                new = np.array(new, dtype=old.dtype, order="C", copy=True)
+                if new.ndim != old.ndim:
+                    raise ValueError(f"Shared variable {name} must have rank {old.ndim}")
+                new.flags.writeable = False
+                shared_data[name] = new
+            return dataclasses.replace(self, shared_data=shared_data,
+                                       user_data=_pack(shared_data, list(self.data_names)))
+
+    return CachedCallbacksModel
+
+
+def compile_model(model):
+    """Return nutpie's compiled model of a PyMC model, with disk-cached numba callbacks.
+
+    Parameters
+    ----------
+    model : pymc.Model
+
+    Returns
+    -------
+    nutpie.compile_pymc.CompiledPyMCModel
+        Samples with :func:`nutpie.sample`; ``with_data(**{name: array})`` gives the model
+        on new data without compiling.
+    """
+    import nutpie
+    from pymc.initial_point import make_initial_point_fn
+
+    try:  # nutpie's internals, as of nutpie 0.16; another version falls back to its own compilation
+        from nutpie import compile_pymc as cp
+        for name in ("_make_functions", "_prepare_dims_and_coords", "_wrap_with_lock", "CompiledPyMCModel",
+                     "address_as_void_pointer"):
+            getattr(cp, name)
+    except (ImportError, AttributeError):
+        return nutpie.compile_pymc_model(model, backend="numba")
+    initial_point = cp._wrap_with_lock(make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs), return_transformed=True))
+    n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info = cp._make_functions(
+        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point)
+
+    shared_data, seen = {}, set()
+    for var in [*logp_fn.get_shared(), *expand_fn.get_shared()]:
+        if var.name in shared_data:
+            if var not in seen:
+                raise ValueError(f"two data containers are named {var.name!r}")
+            continue
+        seen.add(var)
+        value = np.array(var.get_value(), order="C", copy=True)
+        value.flags.writeable = False
+        shared_data[var.name] = value
+    names = list(shared_data)
+    logp_cb = _callback("logp", logp_fn, names, shared_data, n_dim, n_expanded)
+    expand_cb = _callback("expand", expand_fn, names, shared_data, n_dim, n_expanded)
+    if logp_cb is None or expand_cb is None:
+        return nutpie.compile_pymc_model(model, backend="numba")
+    dims, coords = cp._prepare_dims_and_coords(model, shape_info)
+    return _model_class()(
+        _n_dim=n_dim, dims=dims, _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info)},
+        compiled_logp_func=logp_cb, compiled_expand_func=expand_cb,
+        initial_point_func=initial_point_fn, shared_data=shared_data,
+        user_data=_pack(shared_data, names), n_expanded=n_expanded, shape_info=shape_info,
+        logp_func=logp_fn, expand_func=expand_fn, data_names=tuple(names))
