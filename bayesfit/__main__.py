@@ -1,7 +1,5 @@
 """Entry point of ``python -m bayesfit``."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()
