@@ -42,7 +42,12 @@ import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+try:  # PyTensor >= 2.36 caches numba functions of Ops that have a cache key
+    from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+except ImportError:  # an older PyTensor: no numba cache, a plain registration
+    from pytensor.link.numba.dispatch import numba_funcify
+
+    register_funcify_default_op_cache_key = numba_funcify.register
 
 __all__ = ["cb_exp_loglike", "cb_exp_loglike_serial", "cb_exp_loglike_grad", "cb_exp_loglike_grad_parallel",
            "cb_exp_loglike_hess", "CBExpLogLike",

@@ -180,11 +180,17 @@ def compile_model(model):
     import nutpie
     from pymc.initial_point import make_initial_point_fn
 
-    try:  # nutpie's internals, as of nutpie 0.16; another version falls back to its own compilation
+    # nutpie's internals as of nutpie 0.16 and PyTensor's numba cache (PyTensor >= 2.36); without
+    # them, nutpie's own compilation (uncached callbacks)
+    try:
         from nutpie import compile_pymc as cp
-        for name in ("_make_functions", "_prepare_dims_and_coords", "_wrap_with_lock", "CompiledPyMCModel",
-                     "address_as_void_pointer"):
-            getattr(cp, name)
+        from pytensor.link.numba import cache as pytensor_cache
+
+        for module, names in ((cp, ("_make_functions", "_prepare_dims_and_coords", "_wrap_with_lock",
+                                    "CompiledPyMCModel", "address_as_void_pointer")),
+                              (pytensor_cache, ("CACHED_SRC_FUNCTIONS", "compile_numba_function_src"))):
+            for name in names:
+                getattr(module, name)
     except (ImportError, AttributeError):
         return nutpie.compile_pymc_model(model, backend="numba")
     initial_point = cp._wrap_with_lock(make_initial_point_fn(
