@@ -20,6 +20,7 @@ array: for each data container its address followed by its shape.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 import numpy as np
@@ -138,6 +139,7 @@ def _callback(kind, function, names, shared_data, n_dim, n_expanded):
     return numba.cfunc(sig, cache=True)(py_func)
 
 
+@functools.cache
 def _model_class():
     from nutpie.compile_pymc import CompiledPyMCModel
 
