@@ -40,6 +40,7 @@ run at the same time in threads of one process; run parallel fits in separate pr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -47,6 +48,7 @@ import pickle
 import sys
 import tempfile
 import threading
+import warnings
 import weakref
 import zlib
 from pathlib import Path
@@ -247,6 +249,14 @@ def _disk_store(path, obj):
             os.unlink(tmp)
 
 
+@contextlib.contextmanager
+def _no_blas_note():
+    """Silence PyTensor's note that a PyPI install links no BLAS (these graphs need none)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        yield
+
+
 def model_data(model) -> dict:
     """Return the values of a PyMC model's ``pm.Data`` containers, ``{name: array}``."""
     return {v.name: v.get_value() for v in model.data_vars}
@@ -290,14 +300,16 @@ def map_function(model, names, *, disk=True, announce=None):
         if disk and path.exists():
             if announce is not None:
                 announce(LOADED)
-            fn = _disk_load(path)
+            with _no_blas_note():
+                fn = _disk_load(path)
         how = LOADED
         if not isinstance(fn, MapFunction) or fn.names != names:
             if announce is not None:
                 announce(COMPILED)
             if not graph:
                 graph["flat"], graph["logp"] = _map_logp(model, names)
-            fn = _compile_map(graph["flat"], graph["logp"], names)
+            with _no_blas_note():
+                fn = _compile_map(graph["flat"], graph["logp"], names)
             how = COMPILED
             if disk:
                 fn.set_data({k: v[:1] if np.ndim(v) else v for k, v in model_data(model).items()})  # small file
