@@ -84,15 +84,15 @@ def test_gauss_chebyshev_unbinned_matches_iminuit_numba_stats(data):
 
 def test_gauss_chebyshev_binned_matches_iminuit(data):
     model = _gauss_cheb()
-    res = bf.fit(model, data, binned=100, log=None)  # the README example's structure: compiled once
-    edges = np.linspace(LO, HI, 101)
+    res = bf.fit(model, data, binned=80, log=None)
+    edges = np.linspace(LO, HI, 81)
     counts = np.histogram(data, bins=edges)[0]
     cdf = lambda x, mu, sigma, c1, c2, f: (f * truncnorm.cdf(x, LO, HI, mu, sigma)
                                            + (1 - f) * _cheb_cdf(x, c1, c2))
     values, errors = _peer(BinnedNLL(counts, edges, cdf), [p.start for p in model.params],
                            [(p.lower, p.upper) for p in model.params])
     _check_against(res, values, errors)
-    assert res.problem.meta["likelihood"] == "binned, 100 bins"
+    assert res.problem.meta["likelihood"] == "binned, 80 bins"
 
 
 def _extended():
