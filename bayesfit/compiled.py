@@ -393,9 +393,10 @@ def nuts_model(model, *, announce=None, fill=None):
         fill = start_numba_cache_fill(model)
     if fill is not None:
         fill.wait()
-    compiled = compile_model(model)
-    names = tuple(rv.name for rv in model.free_RVs)
-    entry = NutsModel(compiled, _to_unconstrained(model), names)
+    with _no_blas_note():
+        compiled = compile_model(model)
+        names = tuple(rv.name for rv in model.free_RVs)
+        entry = NutsModel(compiled, _to_unconstrained(model), names)
     with _LOCK:
         _MEMORY[key] = entry
     return entry, COMPILED

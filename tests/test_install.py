@@ -114,5 +114,6 @@ def test_readme_own_model_example(tmp_path):
     assert len(code.splitlines()) <= 15
     proc = _run(["-c", code], cwd=tmp_path, env={"MPLBACKEND": "Agg"}, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Warning" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]  # no spam
     assert (tmp_path / "my-fit" / "result.json").exists()
     assert (tmp_path / "my-fit" / "posterior.nc").exists()
