@@ -42,7 +42,7 @@ import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-try:  # PyTensor >= 2.36 caches numba functions of Ops that have a cache key
+try:  # a PyTensor with a numba cache (2.38 here) caches the functions of Ops that have a cache key
     from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 except ImportError:  # an older PyTensor: no numba cache, a plain registration
     from pytensor.link.numba.dispatch import numba_funcify

@@ -182,7 +182,7 @@ def compile_model(model):
     import nutpie
     from pymc.initial_point import make_initial_point_fn
 
-    # nutpie's internals as of nutpie 0.16 and PyTensor's numba cache (PyTensor >= 2.36); without
+    # nutpie's internals as of nutpie 0.16 and PyTensor's numba cache (PyTensor 2.38 here); without
     # them, nutpie's own compilation (uncached callbacks)
     try:
         from nutpie import compile_pymc as cp
