@@ -10,8 +10,9 @@ later process loads them in a fraction of a second.
 
 Use :func:`compile_model` where ``nutpie.compile_pymc_model(model, backend="numba")`` would
 be used; it returns nutpie's ``CompiledPyMCModel`` (``with_data`` swaps new data in, as
-nutpie's does). When PyTensor cannot cache a graph (an Op without a numba cache key), it falls
-back to nutpie's own compilation.
+nutpie's does). When PyTensor cannot cache a graph (an Op without a numba cache key, such as
+``erfcx``, which calls scipy through a function pointer), the same callbacks are compiled in
+the process and not stored, as nutpie's own are.
 
 The callbacks read the data through nutpie's ``user_data`` pointer, here a flat ``uint64``
 array: for each data container its address followed by its shape.
@@ -41,8 +42,9 @@ def _pack(shared_data: dict, names: list) -> np.ndarray:
     return np.asarray(words, dtype=np.uint64)
 
 
-def _sources(kind: str, names: list, shared_data: dict, arguments: list) -> tuple[str, str, dict]:
-    """Return the sources of one callback and of its data-unpacking helper, and their globals.
+def _sources(kind: str, names: list, shared_data: dict, arguments: list) -> tuple[str, str, dict, int]:
+    """Return the sources of one callback and of its data-unpacking helper, their globals, and
+    the number of ``user_data`` words.
 
     ``arguments`` lists, in the order of the graph's inputs after the point, the names of
     the data containers the graph reads. The helper turns the ``user_data`` words into arrays
@@ -103,32 +105,29 @@ def expand_callback(dim, expanded, x_, out_, user_data_):
         return -2
     return 0
 """
-    return helper, callback, env
+    return helper, callback, env, word
 
 
 def _callback(kind, function, names, shared_data, n_dim, n_expanded):
-    """Return the numba C callback of ``kind`` around PyTensor ``function``, or None if uncacheable."""
+    """Return the numba C callback of ``kind`` around PyTensor ``function``, disk-cached if PyTensor can."""
     import numba
     from nutpie.compile_pymc import address_as_void_pointer
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
     inner = function.vm.jit_fn
     graph_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
-    if graph_key is None:
-        return None
+    cache = graph_key is not None
     arguments = [s.name for s in function.get_shared()]
-    helper, callback, env = _sources(kind, names, shared_data, arguments)
-    n_words = sum(1 + shared_data[n].ndim for n in names)
+    helper, callback, env, n_words = _sources(kind, names, shared_data, arguments)
     layout = ";".join(f"{n}:{shared_data[n].dtype.str}:{shared_data[n].ndim}" for n in names)
     key = hashlib.sha256(f"{_VERSION}|{kind}|{graph_key}|{n_dim}|{n_expanded}|{n_words}|{layout}|{arguments}|"
                          f"{helper}|{callback}".encode()).hexdigest()
     env.update(__name__=__name__, numba=numba, np=np, inner=inner, address_as_void_pointer=address_as_void_pointer,
                N_DIM=n_dim, N_EXPANDED=n_expanded, N_WORDS=n_words)
-    graph = compile_numba_function_src(helper, f"{kind}_graph", global_env=dict(env),
-                                       cache_key=f"bayesfit-nutpie-{key}")
-    env["graph"] = numba.njit(cache=True, no_cpython_wrapper=True)(graph)
-    py_func = compile_numba_function_src(callback, f"{kind}_callback", global_env=env,
-                                         cache_key=f"bayesfit-nutpie-{key}")
+    cache_key = f"bayesfit-nutpie-{key}" if cache else None
+    graph = compile_numba_function_src(helper, f"{kind}_graph", global_env=dict(env), cache_key=cache_key)
+    env["graph"] = numba.njit(cache=cache, no_cpython_wrapper=True)(graph)
+    py_func = compile_numba_function_src(callback, f"{kind}_callback", global_env=env, cache_key=cache_key)
     f64, u64 = numba.types.double, numba.types.uint64
     if kind == "logp":
         sig = numba.types.int64(u64, numba.types.CPointer(f64), numba.types.CPointer(f64),
@@ -136,7 +135,7 @@ def _callback(kind, function, names, shared_data, n_dim, n_expanded):
     else:
         sig = numba.types.int64(u64, u64, numba.types.CPointer(f64), numba.types.CPointer(f64),
                                 numba.types.voidptr)
-    return numba.cfunc(sig, cache=True)(py_func)
+    return numba.cfunc(sig, cache=cache)(py_func)
 
 
 @functools.cache
@@ -213,8 +212,6 @@ def compile_model(model):
     names = list(shared_data)
     logp_cb = _callback("logp", logp_fn, names, shared_data, n_dim, n_expanded)
     expand_cb = _callback("expand", expand_fn, names, shared_data, n_dim, n_expanded)
-    if logp_cb is None or expand_cb is None:
-        return nutpie.compile_pymc_model(model, backend="numba")
     dims, coords = cp._prepare_dims_and_coords(model, shape_info)
     return _model_class()(
         _n_dim=n_dim, dims=dims, _coords=coords,

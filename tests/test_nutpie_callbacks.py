@@ -3,6 +3,7 @@
 import ctypes
 
 import numpy as np
+import pytensor.tensor as pt
 import pytest
 
 pytest.importorskip("nutpie")
@@ -11,9 +12,10 @@ pm = pytest.importorskip("pymc")
 from bayesfit.nutpie_callbacks import compile_model  # noqa: E402
 
 
-def _model():
+def _model(erfcx=False):
     # Data of rank 0, 1 and 2, a bounded parameter (a transform) and a deterministic: every
-    # path of the generated callbacks.
+    # path of the generated callbacks. With ``erfcx`` the graph holds an Op PyTensor cannot
+    # cache (scipy through a function pointer): the callbacks are then compiled uncached.
     rng = np.random.default_rng(5)
     with pm.Model() as model:
         y = pm.Data("y", rng.normal(1.0, 2.0, 40))
@@ -24,6 +26,8 @@ def _model():
         sigma = pm.Uniform("sigma", 0.1, 10.0)
         pm.Deterministic("twice_mu", 2 * mu)
         pm.Normal("obs", mu + pm.math.dot(design, beta), sigma * scale / 2.0, observed=y)
+        if erfcx:
+            pm.Potential("tail", pm.math.log(pt.erfcx(mu / 10.0)))
     return model
 
 
@@ -45,10 +49,15 @@ def _call_expand(compiled, x):
     return code, out
 
 
-def test_callbacks_equal_pytensor_and_follow_new_data():
-    model = _model()
+@pytest.mark.parametrize("erfcx", [False, True])
+def test_callbacks_equal_pytensor_and_follow_new_data(erfcx):
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    model = _model(erfcx)
     compiled = compile_model(model)
     assert type(compiled).__name__ == "CachedCallbacksModel"  # not nutpie's fallback
+    stored = CACHED_SRC_FUNCTIONS.get(compiled.logp_func.vm.jit_fn.py_func) is not None
+    assert stored is not erfcx  # the case this parameter is meant to cover
     rng = np.random.default_rng(1)
     new = compiled.with_data(y=rng.normal(size=13), scale=np.array(0.5), design=rng.normal(size=(13, 2)))
     for c in (compiled, new):
