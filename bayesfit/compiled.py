@@ -213,8 +213,12 @@ def _compile_map(flat, logp, names):
     grad = pt.grad(logp, flat)
     direction = pt.dvector("direction")
     hvp = pt.grad(pt.dot(grad, direction), flat)
-    return MapFunction(pytensor.function([flat, direction], [logp, grad, hvp], on_unused_input="ignore"),
-                       tuple(names))
+    from .c_modules import precompiling_mode
+
+    function = pytensor.function([flat, direction], [logp, grad, hvp], on_unused_input="ignore",
+                                 mode=precompiling_mode())  # its C modules compiled side by side
+    function.maker.mode = pytensor.compile.mode.get_default_mode()  # what a pickle records and reloads with
+    return MapFunction(function, tuple(names))
 
 
 def _structure_key(model, tag, build):

@@ -1,0 +1,43 @@
+"""Parallel compilation of a function's C modules: PyTensor then finds every one in its cache."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.link.c.basic import get_module_cache
+
+from bayesfit.c_modules import PrecompilingVMLinker, precompile, precompiling_mode
+
+
+def _fresh_graph(seed):
+    """A graph whose two fused C modules are new to any cache (their constants are random)."""
+    c1, c2, c3 = np.random.default_rng(seed).uniform(0.1, 0.9, 3).round(12)
+    x = pt.dvector("x")
+    total = pt.exp(x * c1 + c2).sum()
+    out = pt.sin(x * c3 + total)
+    return x, out, (c1, c2, c3)
+
+
+def test_modules_compiled_side_by_side_are_the_ones_pytensor_uses():
+    x, out, (c1, c2, c3) = _fresh_graph(np.random.SeedSequence().entropy)
+    mode = precompiling_mode()
+    assert isinstance(mode.linker, PrecompilingVMLinker)
+    cache = get_module_cache()
+    before = list(cache.stats)
+    f = pytensor.function([x], out, mode=mode)
+    # PyTensor's own path (stats[2]) compiled nothing: every module came from the pool
+    assert cache.stats[2] == before[2]
+    xv = np.linspace(-1.0, 2.0, 7)
+    np.testing.assert_allclose(f(xv), np.sin(xv * c3 + np.exp(xv * c1 + c2).sum()), rtol=1e-13)
+    # the same graph again finds them all cached: nothing left to compile
+    f2 = pytensor.function([x], out, mode=mode)
+    assert precompile(f2.maker.fgraph.toposort()) == 0
+    np.testing.assert_allclose(f2(xv), f(xv), rtol=0)
+
+
+def test_without_precompiling_pytensor_compiles_them_itself():
+    # the check above can fail: the plain default mode compiles new modules through PyTensor's path
+    x, out, _ = _fresh_graph(np.random.SeedSequence().entropy)
+    cache = get_module_cache()
+    before = cache.stats[2]
+    pytensor.function([x], out)
+    assert cache.stats[2] > before
