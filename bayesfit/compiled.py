@@ -496,7 +496,8 @@ def start_numba_cache_fill(model):
     payload = Path(name)
     try:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from bayesfit.compiled import _compile_child; _compile_child()", name],
+            [sys.executable, "-c", "from bayesfit.compiled import _compile_child; _compile_child()", name,
+             str(marker)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):  # no child possible: compile here, as before
         payload.unlink(missing_ok=True)
@@ -516,6 +517,14 @@ def _compile_child():
     warnings.simplefilter("ignore")
     for name in ("pymc", "pytensor", "numba", "nutpie"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    from filelock import FileLock
+
     with open(sys.argv[1], "rb") as fh:
         model = cloudpickle.loads(fh.read())
-    compile_model(model)
+    marker = Path(sys.argv[2])
+    # one child per structure at a time: a second process fitting the same structure (another
+    # pytest worker, a second terminal) waits, then finds it cached instead of compiling it again
+    with FileLock(f"{marker}.lock"):
+        if not marker.exists():
+            compile_model(model)
+            marker.touch()

@@ -103,3 +103,23 @@ def test_numba_cache_fill_runs_beside_and_can_be_stopped(tmp_path, monkeypatch):
     fill.wait()
     assert fill.process.returncode == 0 and fill.marker.exists() and not fill.payload.exists()
     assert compiled.start_numba_cache_fill(model) is None  # marked: nothing to fill
+
+
+def test_numba_cache_fill_child_compiles_a_structure_once(tmp_path, monkeypatch):
+    """A second child for a structure another one has filled meanwhile compiles nothing."""
+    import sys
+
+    import cloudpickle
+
+    from bayesfit import nutpie_callbacks
+
+    calls = []
+    monkeypatch.setattr(nutpie_callbacks, "compile_model", calls.append)
+    problem, _ = bf.models.weighted_mean().prepare({"x": [0.5, 0.2], "sigma": [0.25, 0.1]})
+    payload, marker = tmp_path / "model.pkl", tmp_path / "bayesfit-cb-test"
+    payload.write_bytes(cloudpickle.dumps(problem.pymc_model()))
+    monkeypatch.setattr(sys, "argv", ["-c", str(payload), str(marker)])
+    compiled._compile_child()
+    assert len(calls) == 1 and marker.exists()  # compiled, and marked by the child itself
+    compiled._compile_child()
+    assert len(calls) == 1  # marked meanwhile: waits for the lock, then nothing to do
