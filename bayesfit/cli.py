@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import inspect
 import logging
 import math
@@ -588,6 +589,10 @@ def _run(argv):
     out = args.out if args.out is not None else Path("bayesfit-out") / args.command
     from .api import fit
 
+    # The libraries' million objects (and later the compiled graphs) would be traversed by every
+    # full garbage collection, a second or more of this run; frozen, they never are.
+    gc.freeze()
+
     try:
         _check_out(out)
         model, data, meta, binned, notes = _build(args)
@@ -603,6 +608,7 @@ def _run(argv):
         source = f"{data}: " if data and str(data) not in text and not text.startswith("--") else ""
         print(f"{prog}: error: {source}{text}", file=sys.stderr)
         return 2
+    gc.freeze()
     say(f"writing result.json, summary.md, plots{', posterior.nc' if args.sample else ''} ...")
     try:
         written = result.save(out, log=say)  # replaces the previous set as a whole, or leaves it (report.write_report)

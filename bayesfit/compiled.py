@@ -15,17 +15,21 @@ stale one:
 - **in memory**, for the life of the process: a second :func:`bayesfit.fit` of the same
   structure compiles nothing (``result.json`` records ``"reused in process"``). This is what
   toys, coverage studies and notebooks re-running a cell rely on;
-- **on disk**, for the MAP + Laplace function only: it is pickled after its first compilation
-  and loaded in about a second by later processes (PyTensor skips its graph rewriting, and its
-  C modules come from PyTensor's own compile cache). The folder is :func:`cache_dir`:
+- **on disk**: the MAP + Laplace function, and the two PyTensor functions nutpie's model is
+  built from, are pickled after their first compilation and loaded in about a second each by
+  later processes (PyTensor skips its graph rewriting; the C modules come from PyTensor's own
+  compile cache, the numba code from its numba cache). The folder is :func:`cache_dir`:
   ``$BAYESFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/bayesfit``, else ``~/.cache/bayesfit``; one
-  subfolder per version of Python, PyTensor, PyMC and bayesfit. Delete it at any time.
+  subfolder per version of Python, PyTensor, PyMC and bayesfit (and file per nutpie version).
+  Delete it at any time.
 
-nutpie's compiled model is built by :func:`bayesfit.nutpie_callbacks.compile_model`: its
-numba C callbacks and the PyTensor numba functions they call are stored in PyTensor's numba
-cache (``pytensor.config.base_compiledir``/numba), so a later process only rewrites the graph
-and loads them (about 4 s for the di-muon model on two cores, against about 23 s for nutpie's
-own callbacks, which numba cannot cache); then ``with_data`` swaps the data in. PyTensor's C
+The MAP + Laplace function's C modules are compiled side by side, one ``g++`` per core
+(:mod:`bayesfit.c_modules`). nutpie's compiled model is built by
+:func:`bayesfit.nutpie_callbacks.compile_model`: its numba C callbacks and the PyTensor numba
+functions they call are stored in PyTensor's numba cache (``pytensor.config.base_compiledir``/
+numba), so a later process loads them (about 1.5 s for the di-muon model on two cores, against
+about 23 s for nutpie's own callbacks, which numba cannot cache); then ``with_data`` swaps the
+data in. PyTensor's C
 modules live in ``pytensor.config.compiledir`` and numba's kernels in their package's
 ``__pycache__`` (or ``$NUMBA_CACHE_DIR``); both are reused across processes. With
 ``sampler="pymc"``, ``pymc.sample`` compiles its own functions on every call (a PyMC
@@ -398,12 +402,19 @@ def nuts_model(model, *, announce=None, fill=None):
     if fill is not None:
         fill.wait()
     with _no_blas_note():
-        compiled = compile_model(model)
+        compiled = compile_model(model, _nuts_file(key))
         names = tuple(rv.name for rv in model.free_RVs)
         entry = NutsModel(compiled, _to_unconstrained(model), names)
     with _LOCK:
         _MEMORY[key] = entry
     return entry, COMPILED
+
+
+def _nuts_file(key):
+    """Return the disk-cache file of nutpie's rewritten functions for the structure ``key``."""
+    import nutpie
+
+    return cache_dir() / f"{key}-nutpie{nutpie.__version__}.pkl"
 
 
 def _nuts_key(model):
@@ -526,5 +537,5 @@ def _compile_child():
     # pytest worker, a second terminal) waits, then finds it cached instead of compiling it again
     with FileLock(f"{marker}.lock"):
         if not marker.exists():
-            compile_model(model)
+            compile_model(model, _nuts_file(_nuts_key(model)))
             marker.touch()

@@ -156,6 +156,7 @@ def plot_pairs(params, mle, map_=None, idata=None, *, max_draws=3000, seed=0):
             shift = refs[[i, j]]
             if draws is not None:
                 ax.plot(draws[i] - shift[0], draws[j] - shift[1], ".", ms=1.5, alpha=0.25, color="C0",
+                        rasterized=True,  # thousands of dots: an image inside the PDF, not vectors
                         label="NUTS draws" if (row, col) == (0, 0) else None)
             for k, style in ((1, "-"), (2, ":")):
                 ax.add_patch(ellipse(mle.values[[i, j]] - shift, _sub(mle.covariance, i, j), k,
@@ -425,7 +426,7 @@ def _scale_ticks(axis, factor):
         axis.set_major_formatter(FuncFormatter(lambda v, pos: f"{round(v * factor, 9):g}".replace("-", "\N{MINUS SIGN}")))
 
 
-def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, seed=0):
+def plot_contours(params, mle, idata, *, pairs=None, size=16, max_draws=2000, seed=0):
     """Plot MINOS contours over the posterior's highest-density regions, pair by pair.
 
     For each pair: iminuit's ``mncontour`` at 68.27 % and 95 % (Δ(−2 ln L) = 2.30 and 5.99, the
@@ -443,7 +444,8 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
     pairs : sequence of (int, int), optional
         Parameter index pairs; by default the three most correlated (HESSE).
     size : int
-        Points per MINOS contour.
+        Points per MINOS contour, each a fit of the other parameters; the curve through them is
+        a cubic spline (iminuit's ``interpolated``) of ten times as many points.
     max_draws : int
         Draws used for the KDE (a seeded subset of all).
     seed : int
@@ -466,8 +468,8 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
                 draws = draws[:, np.random.default_rng(seed).choice(draws.shape[1], max_draws, replace=False)]
             kde = stats.gaussian_kde(draws)
             levels = np.quantile(kde(draws), [1 - q for q, _ in CONTOUR_LEVELS[::-1]])
-            gx = np.linspace(draws[0].min(), draws[0].max(), 120)
-            gy = np.linspace(draws[1].min(), draws[1].max(), 120)
+            gx = np.linspace(draws[0].min(), draws[0].max(), 80)  # finer than the KDE's bandwidth
+            gy = np.linspace(draws[1].min(), draws[1].max(), 80)
             X, Y = np.meshgrid(gx, gy)
             Z = kde(np.vstack([X.ravel(), Y.ravel()])).reshape(X.shape)
             ax.contourf(X - xi, Y - yj, Z, levels=[levels[0], levels[1], np.inf], colors=[_HDR95, _HDR68])
@@ -478,7 +480,7 @@ def plot_contours(params, mle, idata, *, pairs=None, size=24, max_draws=4000, se
             extent = [[mle.values[i] - 3 * mle.errors[i]] * 2, [mle.values[j] - 3 * mle.errors[j]] * 2]
         for (q, delta), style in zip(CONTOUR_LEVELS, ("-", "--")):
             try:
-                pts = np.asarray(m.mncontour(pi.name, pj.name, cl=q, size=size))
+                pts = np.asarray(m.mncontour(pi.name, pj.name, cl=q, size=size, interpolated=10 * size))
             except RuntimeError:
                 continue
             if pts.size:

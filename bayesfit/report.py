@@ -9,10 +9,14 @@ in place only when all of them succeeded, so a failed run leaves nothing half-wr
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from .engine import FitResult, posterior_correlation, result_dict
@@ -293,7 +297,7 @@ def scan_plan(fit: FitResult, budget=SCAN_BUDGET_S) -> dict:
     """Return how finely the profiles and contours are drawn for ``fit`` within ``budget`` seconds.
 
     One call of the negative log-likelihood is timed; profiles get 20 points per parameter (down
-    to 8), contours 24 points per curve for the three most correlated pairs (down to one pair of
+    to 8), contours 16 points per curve for the three most correlated pairs (down to one pair of
     12 points). A figure that does not fit even then is planned as None.
 
     Returns
@@ -313,7 +317,7 @@ def scan_plan(fit: FitResult, budget=SCAN_BUDGET_S) -> dict:
     per_contour = lambda pairs, size: pairs * 2 * size * _CALLS_PER_CONTOUR_POINT * call
     points = next((n for n in (20, 14, 8) if per_profile(n) <= budget), None)
     npairs = min(3, k * (k - 1) // 2)
-    contour = next(((p, n) for p, n in ((npairs, 24), (npairs, 16), (1, 16), (1, 12)) if per_contour(p, n) <= budget),
+    contour = next(((p, n) for p, n in ((npairs, 16), (npairs, 12), (1, 12), (1, 10)) if per_contour(p, n) <= budget),
                    (None, None))
     seconds = (per_profile(points) if points else 0.0) + (per_contour(*contour) if contour[0] else 0.0)
     return {"profile_points": points, "contour_pairs": contour[0], "contour_size": contour[1],
@@ -367,6 +371,48 @@ def _scans(fit, log):
     return out
 
 
+def _save_in_child(figures, folder):
+    """Fork a process that saves ``figures`` into ``folder``; return its pid, or None.
+
+    Rendering PNG and PDF is the longest part of writing a report (about 3 s for the di-muon
+    fit's figures on two cores); a forked child renders the finished figures while this process
+    computes the profile and contour scans. Linux only (forking a process with GUI frameworks
+    loaded is unsafe on macOS); ``None`` means the caller saves them itself.
+    """
+    if not figures or not sys.platform.startswith("linux"):
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: save, then leave without any of the parent's clean-up
+        code = 1
+        try:
+            for stem, fig in figures.items():
+                save_figure(fig, folder, stem)
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _saved_by_child(pid, figures, folder) -> bool:
+    """Wait for the child of :func:`_save_in_child`; True if it wrote every file of ``figures``."""
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0 and all(
+        (folder / f"{stem}.{ext}").is_file() for stem in figures for ext in ("png", "pdf"))
+
+
+def _stop_child(pid):
+    """Kill and reap the child of :func:`_save_in_child` if it is still running."""
+    try:
+        if os.waitpid(pid, os.WNOHANG) == (0, 0):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass  # reaped already
+
+
 def write_report(fit: FitResult, out, *, log=None) -> list:
     """Write every output of a fit into ``out``, replacing the previous run's set as a whole.
 
@@ -398,7 +444,7 @@ def write_report(fit: FitResult, out, *, log=None) -> list:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix=".bayesfit-new-", dir=out))
-    old = None
+    old = saver = None
     moved_in, moved_out, committed, held = [], [], False, None
     try:
         result = result_dict(fit)
@@ -407,15 +453,23 @@ def write_report(fit: FitResult, out, *, log=None) -> list:
         figures = dict(fit.problem.plots(fit))
         if len(fit.problem.params) > 1:
             figures["pairs"] = plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)
+        scans = {}
         if fit.idata is not None:
             figures["posterior_marginals"] = plot_marginals(fit.problem.params, fit.mle, fit.idata)
             if fit.ppc is not None:
                 figures["ppc"] = plot_ppc(fit.ppc, fit.gof, title=fit.problem.name)
             if fit.mle.minuit is not None and fit.mle.valid:
-                figures.update(_scans(fit, log))
+                saver = _save_in_child(figures, new)  # these are rendered while the scans run here
+                scans = _scans(fit, log)
             fit.idata.to_netcdf(str(new / "posterior.nc"))
-        for stem, fig in figures.items():
+        for stem, fig in scans.items():
             save_figure(fig, new, stem)
+        if saver is not None and _saved_by_child(saver, figures, new):
+            for fig in figures.values():
+                plt.close(fig)
+        else:
+            for stem, fig in figures.items():
+                save_figure(fig, new, stem)
         files = sorted(f.name for f in new.iterdir())
         manifest = new / MANIFEST
         manifest.write_text(json.dumps({"files": files}) + "\n")
@@ -432,6 +486,8 @@ def write_report(fit: FitResult, out, *, log=None) -> list:
         committed = True
         return [out / n for n in files]
     finally:
+        if saver is not None:
+            _stop_child(saver)  # interrupted while it was saving: it must not outlive this call
         if not committed:
             for name in moved_in:
                 (out / name).unlink(missing_ok=True)

@@ -114,7 +114,7 @@ def test_numba_cache_fill_child_compiles_a_structure_once(tmp_path, monkeypatch)
     from bayesfit import nutpie_callbacks
 
     calls = []
-    monkeypatch.setattr(nutpie_callbacks, "compile_model", calls.append)
+    monkeypatch.setattr(nutpie_callbacks, "compile_model", lambda model, cache_file=None: calls.append(cache_file))
     problem, _ = bf.models.weighted_mean().prepare({"x": [0.5, 0.2], "sigma": [0.25, 0.1]})
     payload, marker = tmp_path / "model.pkl", tmp_path / "bayesfit-cb-test"
     payload.write_bytes(cloudpickle.dumps(problem.pymc_model()))

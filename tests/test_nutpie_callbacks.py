@@ -109,3 +109,28 @@ def test_sampling_matches_nutpie_own_compilation():
         draws.append(trace.posterior["mu"].values)
     # The same graph code behind both callbacks: the same chains, to rounding.
     np.testing.assert_allclose(draws[0], draws[1], rtol=1e-6, atol=1e-9)
+
+
+def test_functions_loaded_from_the_disk_cache_use_the_model_data(tmp_path, monkeypatch):
+    """A second process's path: the pickled functions, with this model's data, not the stored ones."""
+    from nutpie import compile_pymc
+
+    cache_file = tmp_path / "nuts.pkl"
+    first = compile_model(_model(), cache_file)
+    assert cache_file.exists()
+    other = _model()
+    with other:
+        pm.set_data({"y": np.linspace(-3.0, 4.0, 25), "design": np.ones((25, 2)), "scale": np.array(3.0)})
+    fresh = compile_model(other)
+
+    def rebuilt(*args, **kwargs):
+        raise AssertionError("the graph was rewritten again instead of loaded")
+
+    monkeypatch.setattr(compile_pymc, "_make_functions", rebuilt)
+    loaded = compile_model(other, cache_file)
+    x = np.array([0.3, -0.2, 0.5, 0.1])
+    code, logp, grad = _call_logp(loaded, x)
+    assert code == 0
+    assert (logp, *grad) == pytest.approx((_call_logp(fresh, x)[1], *_call_logp(fresh, x)[2]), rel=1e-12)
+    assert logp != pytest.approx(_call_logp(first, x)[1])  # other data, another value
+    assert loaded.shared_data["y"].shape == (25,)

@@ -167,3 +167,29 @@ def test_ctrl_c_while_sampling_stops_with_one_line(tmp_path, fits):
     assert rest.strip().splitlines()[-1].startswith("bayesfit: interrupted; the output folder holds one complete set")
     assert _snapshot(out) == old
     _check_one_complete_set(out)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="figures are saved in a forked child on Linux only")
+def test_figures_of_a_failed_child_are_saved_here(tmp_path, fits):
+    """The child that saves the figures while the scans run fails: this process saves them."""
+    sampled, _ = fits
+    sampled.save(tmp_path / "a")
+    parent, saved, fork = os.getpid(), report.save_figure, report._save_in_child
+    children = []
+
+    def failing_in_child(fig, folder, stem):
+        if os.getpid() != parent:
+            os._exit(3)
+        return saved(fig, folder, stem)
+
+    def recorded_fork(figures, folder):
+        children.append(fork(figures, folder))
+        return children[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "save_figure", failing_in_child)
+        mp.setattr(report, "_save_in_child", recorded_fork)
+        sampled.save(tmp_path / "b")
+    assert children and children[0] is not None  # a child was forked, and failed
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {p.name for p in (tmp_path / "a").iterdir()}
+    _check_one_complete_set(tmp_path / "b")
