@@ -426,7 +426,7 @@ def _scale_ticks(axis, factor):
         axis.set_major_formatter(FuncFormatter(lambda v, pos: f"{round(v * factor, 9):g}".replace("-", "\N{MINUS SIGN}")))
 
 
-def plot_contours(params, mle, idata, *, pairs=None, size=16, max_draws=2000, seed=0):
+def plot_contours(params, mle, idata, *, pairs=None, size=20, max_draws=2000, seed=0):
     """Plot MINOS contours over the posterior's highest-density regions, pair by pair.
 
     For each pair: iminuit's ``mncontour`` at 68.27 % and 95 % (Δ(−2 ln L) = 2.30 and 5.99, the
@@ -444,8 +444,8 @@ def plot_contours(params, mle, idata, *, pairs=None, size=16, max_draws=2000, se
     pairs : sequence of (int, int), optional
         Parameter index pairs; by default the three most correlated (HESSE).
     size : int
-        Points per MINOS contour, each a fit of the other parameters; the curve through them is
-        a cubic spline (iminuit's ``interpolated``) of ten times as many points.
+        Points per MINOS contour (each a fit of the other parameters), joined by straight lines:
+        every drawn vertex is a point MINUIT found.
     max_draws : int
         Draws used for the KDE (a seeded subset of all).
     seed : int
@@ -480,7 +480,7 @@ def plot_contours(params, mle, idata, *, pairs=None, size=16, max_draws=2000, se
             extent = [[mle.values[i] - 3 * mle.errors[i]] * 2, [mle.values[j] - 3 * mle.errors[j]] * 2]
         for (q, delta), style in zip(CONTOUR_LEVELS, ("-", "--")):
             try:
-                pts = np.asarray(m.mncontour(pi.name, pj.name, cl=q, size=size, interpolated=10 * size))
+                pts = np.asarray(m.mncontour(pi.name, pj.name, cl=q, size=size))
             except RuntimeError:
                 continue
             if pts.size:

@@ -297,8 +297,8 @@ def scan_plan(fit: FitResult, budget=SCAN_BUDGET_S) -> dict:
     """Return how finely the profiles and contours are drawn for ``fit`` within ``budget`` seconds.
 
     One call of the negative log-likelihood is timed; profiles get 20 points per parameter (down
-    to 8), contours 16 points per curve for the three most correlated pairs (down to one pair of
-    12 points). A figure that does not fit even then is planned as None.
+    to 8), contours 20 points per curve for the three most correlated pairs (down to one pair of
+    10 points). A figure that does not fit even then is planned as None.
 
     Returns
     -------
@@ -317,7 +317,7 @@ def scan_plan(fit: FitResult, budget=SCAN_BUDGET_S) -> dict:
     per_contour = lambda pairs, size: pairs * 2 * size * _CALLS_PER_CONTOUR_POINT * call
     points = next((n for n in (20, 14, 8) if per_profile(n) <= budget), None)
     npairs = min(3, k * (k - 1) // 2)
-    contour = next(((p, n) for p, n in ((npairs, 16), (npairs, 12), (1, 12), (1, 10)) if per_contour(p, n) <= budget),
+    contour = next(((p, n) for p, n in ((npairs, 20), (npairs, 14), (1, 14), (1, 10)) if per_contour(p, n) <= budget),
                    (None, None))
     seconds = (per_profile(points) if points else 0.0) + (per_contour(*contour) if contour[0] else 0.0)
     return {"profile_points": points, "contour_pairs": contour[0], "contour_size": contour[1],

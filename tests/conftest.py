@@ -14,26 +14,10 @@ import pytest
 
 
 def pytest_configure(config):
-    if not (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")):
-        _compile_c_modules_side_by_side()  # in each process that runs tests (not xdist's controller)
     if "BAYESFIT_CACHE_DIR" not in os.environ:
         folder = tempfile.mkdtemp(prefix="bayesfit-test-cache-")
         os.environ["BAYESFIT_CACHE_DIR"] = folder
         config._bayesfit_cache = folder
-
-
-def _compile_c_modules_side_by_side():
-    """Make PyTensor's default mode compile each function's new C modules in parallel.
-
-    The tests compile many small functions (components, gradients, PyMC's own): with PyTensor's
-    default linker one ``g++`` runs at a time, under a lock that also makes the other pytest
-    worker wait. The modules and the code that runs are the same (:mod:`bayesfit.c_modules`).
-    """
-    import pytensor
-
-    from bayesfit.c_modules import precompiling_mode
-
-    pytensor.config.mode = precompiling_mode()
 
 
 def pytest_unconfigure(config):

@@ -36,7 +36,6 @@ def test_modules_compiled_side_by_side_are_the_ones_pytensor_uses():
 
 def test_without_precompiling_pytensor_compiles_them_itself():
     # the check above can fail: PyTensor's plain mode compiles new modules through its own path
-    # (the suite's default mode precompiles, tests/conftest.py)
     x, out, _ = _fresh_graph(np.random.SeedSequence().entropy)
     cache = get_module_cache()
     before = cache.stats[2]
