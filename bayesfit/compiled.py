@@ -466,8 +466,9 @@ def start_numba_cache_fill(model):
     structure is there; a failed child only costs that guarantee, never the fit.
 
     The engine starts the child before the MAP + Laplace fit, whose compilation (PyTensor's C
-    backend, one gcc process at a time) then runs beside it on another core, and waits for
-    it in :func:`nuts_model`.
+    backend, gcc processes) then runs beside it, and waits for it in :func:`nuts_model`. The
+    child holds a file lock per structure and marks the structure done itself, so a second
+    process needing the same structure meanwhile waits and compiles nothing.
 
     Parameters
     ----------

@@ -187,10 +187,12 @@ def _functions(model, cp, initial_point, cache_file):
             model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point)
         if cache_file is not None:  # stored with one entry of each data container: a small file
             shared = {v.name: v for f in (logp_fn, expand_fn) for v in f.get_shared() if v.name in current}
-            for name, var in shared.items():
-                var.set_value(np.asarray(current[name])[:1] if np.ndim(current[name]) else current[name])
             try:
+                for name, var in shared.items():
+                    var.set_value(np.asarray(current[name])[:1] if np.ndim(current[name]) else current[name])
                 _disk_store(cache_file, (n_dim, n_expanded, logp_fn, expand_fn, shape_info))
+            except Exception:  # noqa: BLE001 - data of a fixed shape: not stored, which costs only time
+                pass
             finally:
                 for name, var in shared.items():
                     var.set_value(current[name])
