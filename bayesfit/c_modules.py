@@ -139,14 +139,15 @@ class PrecompilingVMLinker(VMLinker):
 
 def precompiling_mode():
     """Return PyTensor's default mode with :class:`PrecompilingVMLinker` (the default mode when
-    its linker is not PyTensor's VM linker, e.g. a user's ``PYTENSOR_FLAGS=mode=NUMBA``).
+    its linker is not PyTensor's VM linker with C thunks, e.g. a user's ``PYTENSOR_FLAGS=mode=NUMBA``
+    or a machine without a C compiler).
 
     A function compiled with it pickles this class by name; bayesfit's disk cache swaps the
     default mode back in first (:func:`bayesfit.compiled.map_function`).
     """
     base = get_default_mode()
     linker = base.linker
-    if type(linker) is not VMLinker:
+    if type(linker) is not VMLinker or not linker.c_thunks:  # another backend, or no C compiler
         return base
     return Mode(linker=PrecompilingVMLinker(
         allow_gc=linker.allow_gc, use_cloop=linker.use_cloop, callback=linker.callback,
