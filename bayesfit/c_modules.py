@@ -65,7 +65,7 @@ def _missing_modules(nodes, cache) -> list:
 
 
 def _compile(linker, location):
-    """Run the C compiler for one module into ``location``, without PyTensor's lock; return the library."""
+    """Run the C compiler for one module into ``location``, without PyTensor's lock; return its name."""
     module = linker.get_dynamic_module()
     linker.c_compiler().compile_str(
         module_name=module.code_hash, src_code=module.code(), location=location,
