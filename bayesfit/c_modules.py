@@ -142,8 +142,8 @@ def precompiling_mode():
     its linker is not PyTensor's VM linker with C thunks, e.g. a user's ``PYTENSOR_FLAGS=mode=NUMBA``
     or a machine without a C compiler).
 
-    A function compiled with it pickles this class by name; bayesfit's disk cache swaps the
-    default mode back in first (:func:`bayesfit.compiled.map_function`).
+    A function compiled with it would pickle this class by name; bayesfit's MAP + Laplace
+    function records PyTensor's default mode instead (``bayesfit.compiled._compile_map``).
     """
     base = get_default_mode()
     linker = base.linker

@@ -187,10 +187,20 @@ class MapFunction:
         Containers the function does not read (a model's data that do not enter log p) are
         ignored: they cannot change its values.
         """
-        shared = {s.name: s for s in self.function.get_shared()}
-        for name, value in data.items():
-            if name in shared:
-                shared[name].set_value(np.asarray(value, dtype=shared[name].dtype))
+        set_shared(self.function.get_shared(), data)
+
+
+def set_shared(shared_vars, data: dict):
+    """Give each shared variable named in ``data`` its value there; leave the others alone."""
+    for var in shared_vars:
+        if var.name in data:
+            var.set_value(np.asarray(data[var.name], dtype=var.dtype))
+
+
+def one_entry(data: dict) -> dict:
+    """Return ``data`` with one entry of each array: what a cache file stores (small, and the
+    compiled functions take data of any length)."""
+    return {k: np.asarray(v)[:1] if np.ndim(v) else v for k, v in data.items()}
 
 
 def _map_logp(model, names):
@@ -320,7 +330,7 @@ def map_function(model, names, *, disk=True, announce=None):
                 fn = _compile_map(graph["flat"], graph["logp"], names)
             how = COMPILED
             if disk:
-                fn.set_data({k: v[:1] if np.ndim(v) else v for k, v in model_data(model).items()})  # small file
+                fn.set_data(one_entry(model_data(model)))  # a small file
                 _disk_store(path, fn)
         with _LOCK:
             _MEMORY[key] = fn
@@ -342,9 +352,7 @@ class NutsModel:
         known = self.compiled.shared_data
         compiled = self.compiled.with_data(**{k: v for k, v in data.items() if k in known})
         if start is not None:
-            for shared in self.to_unconstrained.get_shared():  # the bounds, for the transforms
-                if shared.name in data:
-                    shared.set_value(np.asarray(data[shared.name], dtype=shared.dtype))
+            set_shared(self.to_unconstrained.get_shared(), data)  # the bounds, for the transforms
             x0 = np.asarray(self.to_unconstrained(*[float(start[n]) for n in self.names]), dtype=float)
             if not np.all(np.isfinite(x0)):
                 raise ValueError(f"the NUTS start point {start} is outside the parameters' support")

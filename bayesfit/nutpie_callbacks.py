@@ -172,7 +172,7 @@ def _functions(model, cp, initial_point, cache_file):
     work of a process whose numba code is cached: 5 s of 6 for the di-muon model); loading them
     links the cached numba code. Their data come from ``model`` either way.
     """
-    from .compiled import _disk_load, _disk_store, model_data
+    from .compiled import _disk_load, _disk_store, model_data, one_entry, set_shared
 
     current = model_data(model)
     stored = _disk_load(cache_file) if cache_file is not None else None
@@ -186,21 +186,16 @@ def _functions(model, cp, initial_point, cache_file):
         n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info = cp._make_functions(
             model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point)
         if cache_file is not None:  # stored with one entry of each data container: a small file
-            shared = {v.name: v for f in (logp_fn, expand_fn) for v in f.get_shared() if v.name in current}
+            shared = [*logp_fn.get_shared(), *expand_fn.get_shared()]
             try:
-                for name, var in shared.items():
-                    var.set_value(np.asarray(current[name])[:1] if np.ndim(current[name]) else current[name])
+                set_shared(shared, one_entry(current))
                 _disk_store(cache_file, (n_dim, n_expanded, logp_fn, expand_fn, shape_info))
             except Exception:  # noqa: BLE001 - data of a fixed shape: not stored, which costs only time
                 pass
             finally:
-                for name, var in shared.items():
-                    var.set_value(current[name])
+                set_shared(shared, current)
         return n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info
-    for f in (logp_fn, expand_fn):
-        for var in f.get_shared():
-            if var.name in current:
-                var.set_value(current[var.name])
+    set_shared([*logp_fn.get_shared(), *expand_fn.get_shared()], current)
     return n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info
 
 
