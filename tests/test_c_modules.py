@@ -1,10 +1,17 @@
 """Parallel compilation of a function's C modules: PyTensor then finds every one in its cache."""
 
+import os
+import shutil
+import subprocess
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.link.c.basic import get_module_cache
+import pytest
+from pytensor.graph.fg import FunctionGraph
+from pytensor.link.c.basic import CLinker, get_module_cache
 
+from bayesfit import c_modules
 from bayesfit.c_modules import PrecompilingVMLinker, precompile, precompiling_mode
 
 
@@ -41,3 +48,28 @@ def test_without_precompiling_pytensor_compiles_them_itself():
     before = cache.stats[2]
     pytensor.function([x], out, mode="FAST_RUN")
     assert cache.stats[2] > before
+
+
+@pytest.mark.skipif(not shutil.which(pytensor.config.cxx or "g++"), reason="no C compiler")
+def test_common_headers_are_parsed_once_and_gcc_uses_them(tmp_path):
+    x, out, _ = _fresh_graph(3)
+    fgraph = pytensor.function([x], out, mode="FAST_COMPILE").maker.fgraph
+    node = next(n for n in fgraph.toposort() if "exp" in str(n.op).lower())
+    linker = CLinker().accept(FunctionGraph(node.inputs, node.outputs), no_recycling=[])
+    src = linker.get_src_code()
+    lines = c_modules._include_lines(src)
+    assert lines.startswith("#include <Python.h>") and src.startswith(lines)
+    flags = c_modules._compiler_flags(linker)
+    extra = c_modules._pch_arguments(lines, flags, str(tmp_path))
+    assert extra[0] == "-include" and os.path.isfile(extra[1] + ".gch")
+    assert open(extra[1]).read() == lines
+    (tmp_path / "mod.cpp").write_text(src)
+    run = subprocess.run([*flags, *extra, "-H", "-Winvalid-pch", "-fsyntax-only", str(tmp_path / "mod.cpp")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert f"! {extra[1]}.gch" in run.stderr.splitlines()  # "!": g++ used the precompiled header
+    # another process finds the header on disk; other flags get their own
+    c_modules._PCH.clear()
+    assert c_modules._pch_arguments(lines, flags, str(tmp_path)) == extra
+    other = c_modules._pch_arguments(lines, [*flags, "-DBAYESFIT_TEST_FLAG"], str(tmp_path))
+    assert other[1] != extra[1] and os.path.isfile(other[1] + ".gch")
