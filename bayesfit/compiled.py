@@ -68,6 +68,8 @@ _KEYS = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 #: What :func:`map_function` and :func:`nuts_model` report about the compiled work they hand out.
 COMPILED, REUSED, LOADED = "compiled", "reused in process", "loaded from the disk cache"
+#: Announced (not reported) while another process compiles the same structure.
+WAITING = "waiting"
 
 
 def cache_dir() -> Path:
@@ -268,6 +270,36 @@ def _disk_store(path, obj):
 
 
 @contextlib.contextmanager
+def _structure_lock(path, announce=None):
+    """Hold a file lock beside ``path`` while its structure is loaded or compiled.
+
+    A second process that needs the same structure meanwhile (another pytest worker, a toy
+    study's worker, a second terminal) waits, says so through ``announce(WAITING)``, and then
+    loads what the first stored instead of compiling it again. Without a writable cache folder
+    there is no lock and each process compiles.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(f"{path}.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if announce is not None:
+                announce(WAITING)
+            lock.acquire()
+    except OSError:
+        lock = None
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@contextlib.contextmanager
 def _no_blas_note():
     """Silence PyTensor's note that a PyPI install links no BLAS (these graphs need none)."""
     with warnings.catch_warnings():
@@ -293,7 +325,8 @@ def map_function(model, names, *, disk=True, announce=None):
         Use the on-disk cache (see the module docstring).
     announce : callable, optional
         Called as ``announce(COMPILED)`` just before compiling and ``announce(LOADED)`` before
-        loading from disk; not for a function reused in memory.
+        loading from disk; not for a function reused in memory. ``announce(WAITING)`` first
+        when another process is compiling the same structure (it then loads that one's).
 
     Returns
     -------
@@ -314,24 +347,24 @@ def map_function(model, names, *, disk=True, announce=None):
     how = REUSED
     if fn is None:
         path = cache_dir() / f"{key}.pkl"
-        fn = None
-        if disk and path.exists():
-            if announce is not None:
-                announce(LOADED)
-            with _no_blas_note():
-                fn = _disk_load(path)
-        how = LOADED
-        if not isinstance(fn, MapFunction) or fn.names != names:
-            if announce is not None:
-                announce(COMPILED)
-            if not graph:
-                graph["flat"], graph["logp"] = _map_logp(model, names)
-            with _no_blas_note():
-                fn = _compile_map(graph["flat"], graph["logp"], names)
-            how = COMPILED
-            if disk:
-                fn.set_data(one_entry(model_data(model)))  # a small file
-                _disk_store(path, fn)
+        with _structure_lock(path, announce) if disk else contextlib.nullcontext():
+            if disk and path.exists():
+                if announce is not None:
+                    announce(LOADED)
+                with _no_blas_note():
+                    fn = _disk_load(path)
+            how = LOADED
+            if not isinstance(fn, MapFunction) or fn.names != names:
+                if announce is not None:
+                    announce(COMPILED)
+                if not graph:
+                    graph["flat"], graph["logp"] = _map_logp(model, names)
+                with _no_blas_note():
+                    fn = _compile_map(graph["flat"], graph["logp"], names)
+                how = COMPILED
+                if disk:
+                    fn.set_data(one_entry(model_data(model)))  # a small file
+                    _disk_store(path, fn)
         with _LOCK:
             _MEMORY[key] = fn
     fn.set_data(model_data(model))

@@ -389,7 +389,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     -------
     FitResult
     """
-    from .compiled import COMPILED, LOADED, cache_dir, map_function, nuts_model, start_numba_cache_fill
+    from .compiled import COMPILED, LOADED, WAITING, cache_dir, map_function, nuts_model, start_numba_cache_fill
 
     names = problem.names
     timing, compiled = {}, {}
@@ -413,7 +413,8 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         fn, compiled["map_laplace"] = _obtain(log, timing, "map_laplace_compile", partial(map_function, model, names), {
             COMPILED: "compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
                       f"(first run of this model only, then cached in {cache_dir()}) ...",
-            LOADED: "loading the compiled MAP + Laplace functions from the disk cache ..."})
+            LOADED: "loading the compiled MAP + Laplace functions from the disk cache ...",
+            WAITING: "another process is compiling this model's MAP + Laplace functions; waiting for it ..."})
         with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
             map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, function=fn)
 

@@ -11,11 +11,18 @@ later process loads them in a fraction of a second.
 Use :func:`compile_model` where ``nutpie.compile_pymc_model(model, backend="numba")`` would
 be used; it returns nutpie's ``CompiledPyMCModel`` (``with_data`` swaps new data in, as
 nutpie's does). When PyTensor cannot cache a graph (an Op without a numba cache key, such as
-``erfcx``, which calls scipy through a function pointer), the same callbacks are compiled in
+``erfcinv``, which calls scipy through a function pointer), the same callbacks are compiled in
 the process and not stored, as nutpie's own are.
 
 The callbacks read the data through nutpie's ``user_data`` pointer, here a flat ``uint64``
 array: for each data container its address followed by its shape.
+
+PyTensor's numba backend calls scipy's compiled ``erfcx`` (the Gaussian's and the Crystal
+Ball's tails) through its address, a run-time constant that numba will not store, so a graph
+with ``erfcx`` could not be cached at all (each process compiled the model again, 20–60 s).
+:func:`compile_model` therefore registers, once per process, a numba implementation of
+PyTensor's float64 ``Erfcx`` that calls the same scipy routine through a fixed symbol name,
+which LLVM resolves in each process: the cached code holds the name, not the address.
 """
 
 from __future__ import annotations
@@ -30,6 +37,59 @@ __all__ = ["compile_model"]
 
 #: Bump when the generated source changes, so that old cache entries are never used.
 _VERSION = 3
+
+#: LLVM symbol under which scipy's float64 ``erfcx`` is called by numba code (see the module docstring).
+_ERFCX_SYMBOL = "bayesfit_scipy_erfcx_f64"
+_ERFCX = None  # numba's ExternalFunction for the symbol, set by _cacheable_erfcx
+
+
+def _erfcx_skip_dispatch(x):
+    return _ERFCX(x, np.intc(1))  # scipy's cython functions take a trailing "skip dispatch" flag
+
+
+def _erfcx_plain(x):
+    return _ERFCX(x)
+
+
+@functools.cache
+def _cacheable_erfcx() -> bool:
+    """Make PyTensor's numba backend cache graphs with float64 ``erfcx``; True if it now does.
+
+    Registers, for this process, a numba implementation of ``pytensor.scalar.math.Erfcx`` that
+    calls scipy's compiled float64 ``erfcx`` (the routine PyTensor calls) through the LLVM
+    symbol :data:`_ERFCX_SYMBOL`, bound here to its address, with a cache key; other dtypes
+    keep PyTensor's implementation. Without PyTensor's or scipy's expected internals nothing
+    is registered and such graphs are compiled in each process, as before.
+    """
+    global _ERFCX
+    try:
+        import llvmlite.binding as llvm
+        import numba
+        import scipy.special.cython_special as cython_special
+        from pytensor.link.numba.dispatch import basic as numba_basic
+        from pytensor.link.numba.dispatch.cython_support import wrap_cython_function
+        from pytensor.link.numba.dispatch.scalar import numba_funcify_ScalarOp, scalar_op_cache_key
+        from pytensor.scalar.math import Erfcx
+
+        f64 = np.dtype("float64")
+        wrapper = wrap_cython_function(cython_special.erfcx, f64, [f64])
+        skip = wrapper.has_pyx_skip_dispatch()
+        signature = wrapper.signature()
+        if signature.return_type != numba.types.float64 or signature.args[0] != numba.types.float64:
+            return False
+        llvm.add_symbol(_ERFCX_SYMBOL, wrapper.__wrapper_address__())
+        _ERFCX = numba.types.ExternalFunction(_ERFCX_SYMBOL, signature)
+    except (ImportError, AttributeError, NotImplementedError, IndexError):
+        return False
+    call = numba_basic.numba_njit(_erfcx_skip_dispatch if skip else _erfcx_plain)
+
+    @numba_basic.register_funcify_and_cache_key(Erfcx)
+    def _funcify_erfcx(op, node, **kwargs):
+        if any(v.type.dtype != "float64" for v in (*node.inputs, *node.outputs)):
+            return numba_funcify_ScalarOp(op, node, **kwargs)
+        return call, scalar_op_cache_key(op, bayesfit=_ERFCX_SYMBOL, skip=skip)
+
+    return True
 
 
 def _pack(shared_data: dict, names: list) -> np.ndarray:
@@ -232,6 +292,7 @@ def compile_model(model, cache_file=None):
                 getattr(module, name)
     except (ImportError, AttributeError):
         return nutpie.compile_pymc_model(model, backend="numba")
+    _cacheable_erfcx()
     initial_point = cp._wrap_with_lock(make_initial_point_fn(
         model=model, jitter_rvs=set(model.free_RVs), return_transformed=True))
     n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info = _functions(

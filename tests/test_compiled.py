@@ -86,6 +86,33 @@ def test_disk_cache_gives_the_same_function(tmp_path, monkeypatch):
     assert compiled.map_function(pm_model, problem.names)[1] == compiled.COMPILED
 
 
+def test_a_second_process_waits_for_the_compilation_and_loads_it(tmp_path, monkeypatch):
+    """While another process holds a structure's lock, map_function waits, says so, then loads."""
+    import threading
+
+    from filelock import FileLock
+
+    monkeypatch.setenv("BAYESFIT_CACHE_DIR", str(tmp_path))
+    problem, _ = bf.models.line_fit().prepare(
+        {"v": [0.0, 1.0, 2.0], "x": [0.1, 1.1, 1.9], "sigma": [0.1] * 3})
+    pm_model = problem.pymc_model()
+    compiled.clear_memory()
+    compiled.map_function(pm_model, problem.names)
+    [path] = tmp_path.rglob("map-*.pkl")
+    compiled.clear_memory()
+    other = FileLock(f"{path}.lock")  # "another process", compiling this structure
+    other.acquire()
+    said, got = [], []
+    waiter = threading.Thread(target=lambda: got.append(
+        compiled.map_function(pm_model, problem.names, announce=said.append)))
+    waiter.start()
+    waiter.join(1.0)
+    assert waiter.is_alive() and said == [compiled.WAITING]
+    other.release()
+    waiter.join(60)
+    assert said == [compiled.WAITING, compiled.LOADED] and got[0][1] == compiled.LOADED
+
+
 def test_numba_cache_fill_runs_beside_and_can_be_stopped(tmp_path, monkeypatch):
     """The child that fills PyTensor's numba cache: stopped cleanly, or marks its structure done."""
     pytest.importorskip("nutpie")

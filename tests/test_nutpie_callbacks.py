@@ -12,10 +12,11 @@ pm = pytest.importorskip("pymc")
 from bayesfit.nutpie_callbacks import compile_model  # noqa: E402
 
 
-def _model(erfcx=False):
+def _model(special=None):
     # Data of rank 0, 1 and 2, a bounded parameter (a transform) and a deterministic: every
-    # path of the generated callbacks. With ``erfcx`` the graph holds an Op PyTensor cannot
-    # cache (scipy through a function pointer): the callbacks are then compiled uncached.
+    # path of the generated callbacks. With ``special="erfcinv"`` the graph holds an Op PyTensor
+    # cannot cache (scipy through a function pointer): the callbacks are then compiled uncached;
+    # ``"erfcx"`` is such an Op made cacheable by bayesfit.
     rng = np.random.default_rng(5)
     with pm.Model() as model:
         y = pm.Data("y", rng.normal(1.0, 2.0, 40))
@@ -26,8 +27,10 @@ def _model(erfcx=False):
         sigma = pm.Uniform("sigma", 0.1, 10.0)
         pm.Deterministic("twice_mu", 2 * mu)
         pm.Normal("obs", mu + pm.math.dot(design, beta), sigma * scale / 2.0, observed=y)
-        if erfcx:
+        if special == "erfcx":
             pm.Potential("tail", pm.math.log(pt.erfcx(mu / 10.0)))
+        elif special == "erfcinv":
+            pm.Potential("tail", pt.erfcinv(pm.math.sigmoid(mu / 10.0)))
     return model
 
 
@@ -49,15 +52,15 @@ def _call_expand(compiled, x):
     return code, out
 
 
-@pytest.mark.parametrize("erfcx", [False, True])
-def test_callbacks_equal_pytensor_and_follow_new_data(erfcx):
+@pytest.mark.parametrize("special", [None, "erfcx", "erfcinv"])
+def test_callbacks_equal_pytensor_and_follow_new_data(special):
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
-    model = _model(erfcx)
+    model = _model(special)
     compiled = compile_model(model)
     assert type(compiled).__name__ == "CachedCallbacksModel"  # not nutpie's fallback
     stored = CACHED_SRC_FUNCTIONS.get(compiled.logp_func.vm.jit_fn.py_func) is not None
-    assert stored is not erfcx  # the case this parameter is meant to cover
+    assert stored is (special != "erfcinv")  # the case this parameter is meant to cover
     rng = np.random.default_rng(1)
     new = compiled.with_data(y=rng.normal(size=13), scale=np.array(0.5), design=rng.normal(size=(13, 2)))
     for c in (compiled, new):
@@ -77,6 +80,24 @@ def test_callbacks_equal_pytensor_and_follow_new_data(erfcx):
             np.testing.assert_allclose(values, ref_values, rtol=1e-14)
             assert values[-1] == pytest.approx(2 * x[0])  # twice_mu
     assert _call_logp(compiled, np.zeros(compiled.n_dim))[1] != _call_logp(new, np.zeros(new.n_dim))[1]
+
+
+def test_cacheable_erfcx_is_scipys_and_cached():
+    import pytensor
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+    from scipy import special
+
+    from bayesfit.nutpie_callbacks import _cacheable_erfcx
+
+    assert _cacheable_erfcx()
+    x = pt.dvector("x")
+    f = pytensor.function([x], pt.erfcx(x), mode="NUMBA")
+    values = np.array([-30.0, -3.0, -0.5, 0.0, 1e-3, 0.7, 5.0, 30.0, 1e5, 1e300, np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(f(values), special.erfcx(values))  # the same routine: bit for bit
+    assert CACHED_SRC_FUNCTIONS.get(f.vm.jit_fn.py_func) is not None  # PyTensor can store it now
+    y = pt.fvector("y")  # other dtypes: PyTensor's own implementation
+    g = pytensor.function([y], pt.erfcx(y), mode="NUMBA")
+    np.testing.assert_allclose(g(values[:8].astype("float32")), special.erfcx(values[:8]), rtol=1e-6)
 
 
 def test_callbacks_reject_a_wrong_dimension_and_bad_data():
