@@ -11,12 +11,13 @@ PyTensor's own ``ModuleCache.module_from_key`` would; PyTensor's usual per-node 
 then finds every module in its cache. Nothing changes in what is compiled or how it runs; a
 module the pool cannot prepare (an Op without C code) is left to PyTensor's usual path.
 
-Most of ``g++``'s time per module goes to parsing the same headers (Python, NumPy, the C++
-library), which every module includes first. The pool therefore compiles those leading
-``#include`` lines once into a precompiled header (``bayesfit_pch/`` inside PyTensor's compile
-directory, keyed by the compiler flags and by the size and time of every header file it read)
-and pre-includes it (``-include``) in each module whose source starts with exactly those lines:
-the module's own includes then change nothing, and the compiled code is the same. Where the
+Much of ``g++``'s time per module goes to parsing the same headers (Python, NumPy, the C++
+library: 0.3 s of a small module's 0.4 s), which every module includes first. The pool
+therefore compiles those leading ``#include`` lines once into a precompiled header
+(``bayesfit_pch/`` inside PyTensor's compile directory, keyed by the compiler flags and by the
+size and time of every header file it read) and pre-includes it (``-include``) in each module
+whose source starts with exactly those lines: the module's own includes then change nothing,
+and the compiled code is the same (the di-muon MAP function: 43 s instead of 56 s). Where the
 header cannot be built (another compiler), modules compile as before.
 
 Use it for a large function compiled once (bayesfit's MAP + Laplace function,
