@@ -570,14 +570,12 @@ def _compile_child():
     warnings.simplefilter("ignore")
     for name in ("pymc", "pytensor", "numba", "nutpie"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    from filelock import FileLock
-
     with open(sys.argv[1], "rb") as fh:
         model = cloudpickle.loads(fh.read())
     marker = Path(sys.argv[2])
     # one child per structure at a time: a second process fitting the same structure (another
     # pytest worker, a second terminal) waits, then finds it cached instead of compiling it again
-    with FileLock(f"{marker}.lock"):
+    with _structure_lock(marker):
         if not marker.exists():
             compile_model(model, _nuts_file(_nuts_key(model)))
             marker.touch()
