@@ -232,7 +232,9 @@ def _functions(model, cp, initial_point, cache_file):
     work of a process whose numba code is cached: 5 s of 6 for the di-muon model); loading them
     links the cached numba code. Their data come from ``model`` either way.
     """
-    from .compiled import _disk_load, _disk_store, model_data, one_entry, set_shared
+    from pytensor.compile.mode import get_mode
+
+    from .compiled import SKIPPED_REWRITES, _disk_load, _disk_store, model_data, one_entry, set_shared
 
     current = model_data(model)
     stored = _disk_load(cache_file) if cache_file is not None else None
@@ -244,7 +246,8 @@ def _functions(model, cp, initial_point, cache_file):
                                                              shapes=[shapes[n] for n in free])
     except (TypeError, ValueError, KeyError):  # nothing stored, or not this model's
         n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info = cp._make_functions(
-            model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point)
+            model, mode=get_mode("NUMBA").excluding(*SKIPPED_REWRITES), compute_grad=True, join_expanded=True,
+            pymc_initial_point_fn=initial_point)
         if cache_file is not None:  # stored with one entry of each data container: a small file
             shared = [*logp_fn.get_shared(), *expand_fn.get_shared()]
             try:

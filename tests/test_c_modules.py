@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytensor
@@ -13,6 +14,14 @@ from pytensor.link.c.basic import CLinker, get_module_cache
 
 from bayesfit import c_modules
 from bayesfit.c_modules import PrecompilingVMLinker, precompile, precompiling_mode
+
+
+def _debug_info(cache, since):
+    """Whether each shared library compiled into ``cache`` after time ``since`` carries debugging information."""
+    new = [os.path.join(d, f) for d, _, names in os.walk(cache.dirname) for f in names
+           if f.endswith(".so") and os.path.getmtime(os.path.join(d, f)) >= since]
+    assert new
+    return [b".debug_info" in open(path, "rb").read() for path in new]
 
 
 def _fresh_graph(seed):
@@ -29,10 +38,11 @@ def test_modules_compiled_side_by_side_are_the_ones_pytensor_uses():
     mode = precompiling_mode()
     assert isinstance(mode.linker, PrecompilingVMLinker)
     cache = get_module_cache()
-    before = list(cache.stats)
+    before, since = list(cache.stats), time.time()
     f = pytensor.function([x], out, mode=mode)
     # PyTensor's own path (stats[2]) compiled nothing: every module came from the pool
     assert cache.stats[2] == before[2]
+    assert not any(_debug_info(cache, since))  # -g0: the same code, compiled faster
     xv = np.linspace(-1.0, 2.0, 7)
     np.testing.assert_allclose(f(xv), np.sin(xv * c3 + np.exp(xv * c1 + c2).sum()), rtol=1e-13)
     # the same graph again finds them all cached: nothing left to compile
@@ -45,9 +55,10 @@ def test_without_precompiling_pytensor_compiles_them_itself():
     # the check above can fail: PyTensor's plain mode compiles new modules through its own path
     x, out, _ = _fresh_graph(np.random.SeedSequence().entropy)
     cache = get_module_cache()
-    before = cache.stats[2]
+    before, since = cache.stats[2], time.time()
     pytensor.function([x], out, mode="FAST_RUN")
     assert cache.stats[2] > before
+    assert all(_debug_info(cache, since))  # PyTensor's own -g
 
 
 @pytest.mark.skipif(not shutil.which(pytensor.config.cxx or "g++"), reason="no C compiler")

@@ -150,3 +150,19 @@ def test_numba_cache_fill_child_compiles_a_structure_once(tmp_path, monkeypatch)
     assert len(calls) == 1 and marker.exists()  # compiled, and marked by the child itself
     compiled._compile_child()
     assert len(calls) == 1  # marked meanwhile: waits for the lock, then nothing to do
+
+
+def test_skipped_rewrites_are_pytensor_rewrites_and_are_skipped():
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.compile.mode import Mode
+
+    # ((a/x + b/y)·x·y → a·y + b·x is local_greedy_distributor's own example; PyTensor's Python
+    # linker: no C compiler needed to see the rewritten graph
+    a, b, x, y = pt.dscalars("a", "b", "x", "y")
+    out = (a / x + b / y) * x * y
+    plain = Mode(linker="py", optimizer="fast_run")
+    ops = [str(pytensor.function([a, b, x, y], out, mode=mode).maker.fgraph.toposort())
+           for mode in (plain, plain.excluding(*compiled.SKIPPED_REWRITES))]
+    assert "/" not in ops[0], ops[0]  # distributed: the divisions are gone
+    assert ops[1].count("/") == 2, ops[1]  # left as written (fused into one loop)
