@@ -84,3 +84,23 @@ def test_mass_width_constructor_and_model():
         RelBreitWigner.dist(rho=2.0, mass=91.0, width=2.5)
     with pytest.raises(Exception, match="rho > 0"):
         pm.logp(RelBreitWigner.dist(rho=-1.0), 1.0).eval()
+
+
+@pytest.mark.parametrize("mass,width,sigma", [(91.19, 2.5, 0.9), (2.0, 1.0, 0.5), (10.0, 0.01, 0.2), (0.3, 1.0, 0.1)])
+def test_convolution_reference_is_scipys_breit_wigner_at_the_nodes(mass, width, sigma):
+    from scipy import special
+
+    from bayesfit.distributions import relbw_gauss
+
+    # the MLE's reference, against scipy's own density at the same Gauss–Hermite nodes
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(mass - 10 * width, mass + 10 * width, 500), [0.0, -1.0, 1e-3, 1e3]])
+    shifted = x[:, None] - np.sqrt(2.0) * sigma * relbw_gauss.NODES
+    expected = special.logsumexp(stats.rel_breitwigner.logpdf(shifted, mass / width, scale=width)
+                                 + relbw_gauss.LOG_W, axis=-1)
+    got = relbw_gauss.ref_logpdf(x, mass, width, sigma)
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-13, atol=1e-13)
+    assert np.isnan(relbw_gauss.ref_logpdf(x, mass, 0.0, sigma)).all()
+    assert np.isnan(relbw_gauss.ref_logpdf(x, -mass, width, sigma)).all()
