@@ -67,7 +67,7 @@ def _check_against(res, values, errors, tol_sigma=0.01, tol_err=0.01):
         p = res[name]
         assert abs(p.mle - values[k]) < tol_sigma * p.hesse, name
         assert p.hesse == pytest.approx(errors[k], rel=tol_err), name
-        assert abs(p.map - p.mle) < 1e-3 * p.hesse, name
+        assert abs(p.map - p.mle) < 0.005 * p.hesse, name  # MIGRAD's precision; the MAP is polished to ~1e-10 σ
         assert p.laplace_sd == pytest.approx(p.hesse, rel=0.01), name
 
 
@@ -84,15 +84,15 @@ def test_gauss_chebyshev_unbinned_matches_iminuit_numba_stats(data):
 
 def test_gauss_chebyshev_binned_matches_iminuit(data):
     model = _gauss_cheb()
-    res = bf.fit(model, data, binned=80, log=None)
-    edges = np.linspace(LO, HI, 81)
+    res = bf.fit(model, data, binned=100, log=None)  # as the README's example: one compilation
+    edges = np.linspace(LO, HI, 101)
     counts = np.histogram(data, bins=edges)[0]
     cdf = lambda x, mu, sigma, c1, c2, f: (f * truncnorm.cdf(x, LO, HI, mu, sigma)
                                            + (1 - f) * _cheb_cdf(x, c1, c2))
     values, errors = _peer(BinnedNLL(counts, edges, cdf), [p.start for p in model.params],
                            [(p.lower, p.upper) for p in model.params])
     _check_against(res, values, errors)
-    assert res.problem.meta["likelihood"] == "binned, 80 bins"
+    assert res.problem.meta["likelihood"] == "binned, 100 bins"
 
 
 def _extended():
@@ -140,7 +140,7 @@ def test_extended_fit_matches_iminuit_extended_costs(binned):
         p = res[name]
         assert abs(p.mle - values[k]) < 0.01 * p.hesse, name
         assert p.hesse == pytest.approx(errors[k], rel=0.01), name
-        assert abs(p.map - p.mle) < 1e-3 * p.hesse, name
+        assert abs(p.map - p.mle) < 0.005 * p.hesse, name  # MIGRAD's precision; the MAP is polished to ~1e-10 σ
         assert p.laplace_sd == pytest.approx(p.hesse, rel=0.01), name
     # the total yield's error is Poisson: √N
     total = res["n_sig"].mle + res["n_bkg"].mle
