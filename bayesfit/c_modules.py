@@ -18,7 +18,9 @@ therefore compiles those leading ``#include`` lines once into a precompiled head
 size and time of every header file it read) and pre-includes it (``-include``) in each module
 whose source starts with exactly those lines: the module's own includes then change nothing,
 and the compiled code is the same (the di-muon MAP function: 43 s instead of 56 s). Where the
-header cannot be built (another compiler), modules compile as before.
+header cannot be built (another compiler), modules compile as before. The pool also leaves out
+the debugging information PyTensor asks for (``-g``): the machine code is the same and the
+largest fused loops compile a quarter faster.
 
 Use it for a large function compiled once (bayesfit's MAP + Laplace function,
 :mod:`bayesfit.compiled`); a function whose modules are all cached gains nothing.

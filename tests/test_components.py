@@ -14,7 +14,6 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from numba_stats import crystalball_ex
 from numpy.polynomial import chebyshev as npcheb
 from scipy import integrate, stats
 
@@ -51,6 +50,14 @@ def _conv_cdf(x, p):
     return np.array([integrate.quad(lambda t: _conv_pdf(t, m, w, s), 0.0, v, limit=200)[0] for v in x])
 
 
+def _crystalball_ex():
+    """numba-stats' double-sided Crystal Ball, imported when a test needs it: importing it compiles
+    its numba functions (17 s on a fresh install), and every pytest-xdist worker imports this module."""
+    from numba_stats import crystalball_ex
+
+    return crystalball_ex
+
+
 # name: (component factory, parameter points, reference window pdf, window centre, window scale)
 CASES = {
     "gaussian": (bf.Gaussian, [(0.0, 1.0), (5.0, 0.3)],
@@ -59,8 +66,8 @@ CASES = {
                     _line_pdf(lambda x, p: stats.crystalball.pdf(x, p[2], p[3], loc=p[0], scale=p[1]),
                               lambda x, p: stats.crystalball.cdf(x, p[2], p[3], loc=p[0], scale=p[1])), None, None),
     "doublecrystalball": (bf.DoubleCrystalBall, [(0.0, 1.0, 1.5, 3.0, 2.0, 5.0), (10.0, 0.5, 0.3, 1.2, 4.0, 15.0)],
-                          _line_pdf(lambda x, p: crystalball_ex.pdf(x, p[2], p[3], p[1], p[4], p[5], p[1], p[0]),
-                                    lambda x, p: crystalball_ex.cdf(x, p[2], p[3], p[1], p[4], p[5], p[1], p[0])),
+                          _line_pdf(lambda x, p: _crystalball_ex().pdf(x, p[2], p[3], p[1], p[4], p[5], p[1], p[0]),
+                                    lambda x, p: _crystalball_ex().cdf(x, p[2], p[3], p[1], p[4], p[5], p[1], p[0])),
                           None, None),
     "relbw": (bf.RelBW, [(91.19, 2.5), (2.0, 1.0)],
               _line_pdf(lambda x, p: stats.rel_breitwigner.pdf(x, p[0] / p[1], scale=p[1]),

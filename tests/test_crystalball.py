@@ -1,5 +1,7 @@
 """Crystal Ball: PyTensor kernels and the PyMC distribution against scipy.stats.crystalball."""
 
+import functools
+
 import numpy as np
 import pymc as pm
 import pytensor
@@ -24,13 +26,21 @@ GRID = [
 T = np.array([-50.0, -20.0, -5.0, -3.0, -1.5, -0.1, 0.0, 0.7, 3.0, 8.0, 20.0, 35.0])
 
 x_, mu_, s_, a_, n_ = (pt.dvector("x"), pt.dscalar("mu"), pt.dscalar("s"), pt.dscalar("a"), pt.dscalar("n"))
-_logpdf = pytensor.function([x_, mu_, s_, a_, n_], cb.logpdf(x_, mu_, s_, a_, n_))
-_logcdf = pytensor.function([x_, mu_, s_, a_, n_], cb.logcdf(x_, mu_, s_, a_, n_))
-_grads = pytensor.function(
-    [x_, mu_, s_, a_, n_],
-    pt.grad(pt.sum(cb.logpdf(x_, mu_, s_, a_, n_)) + pt.sum(cb.logcdf(x_, mu_, s_, a_, n_)),
-            [x_, mu_, s_, a_, n_]),
-)
+
+
+@functools.cache
+def _kernels():
+    """log pdf, log cdf and the gradient of their sum, compiled by the first test that needs them
+    (not at import: every pytest-xdist worker imports every test module)."""
+    args = [x_, mu_, s_, a_, n_]
+    logpdf, logcdf = cb.logpdf(*args), cb.logcdf(*args)
+    return (pytensor.function(args, logpdf), pytensor.function(args, logcdf),
+            pytensor.function(args, pt.grad(pt.sum(logpdf) + pt.sum(logcdf), args)))
+
+
+_logpdf = lambda *a: _kernels()[0](*a)  # noqa: E731
+_logcdf = lambda *a: _kernels()[1](*a)  # noqa: E731
+_grads = lambda *a: _kernels()[2](*a)  # noqa: E731
 
 
 @pytest.mark.parametrize("mu,sigma,alpha,n", GRID)
@@ -118,12 +128,20 @@ WINDOWS = [(10.2, 10.8, 10.575, 0.04, 1.5, 5.0), (10.2, 10.8, 10.51, 0.09, 0.3, 
            (10.2, 10.8, 10.64, 0.006, 4.8, 19.0), (10.5, 10.8, 10.575, 0.04, 1.5, 5.0),
            (10.2, 10.45, 10.575, 0.04, 1.5, 5.0), (-np.inf, 1.0, 0.0, 1.0, 1.5, 3.0),
            (-1.0, np.inf, 0.0, 1.0, 1.5, 3.0), (-3.0, -2.0, 0.0, 1.0, 0.5, 2.5)]
-lo_, hi_ = pt.dscalar("lo"), pt.dscalar("hi")
-_log_s = pt.log(s_) + cb.lognorm(a_, n_) + cb.log_window(lo_, hi_, mu_, s_, a_, n_)
-_theta = [mu_, s_, a_, n_]
-_grad_s = pt.stack(pt.grad(_log_s, _theta))
-_window_derivatives = pytensor.function(
-    [lo_, hi_, *_theta], [_log_s, _grad_s, pt.stack([pt.grad(_grad_s[i], _theta) for i in range(4)])])
+
+
+@functools.cache
+def _window_derivatives_function():
+    """log S, its gradient and Hessian by PyTensor's autodiff (compiled by the first test using it)."""
+    lo_, hi_ = pt.dscalar("lo"), pt.dscalar("hi")
+    log_s = pt.log(s_) + cb.lognorm(a_, n_) + cb.log_window(lo_, hi_, mu_, s_, a_, n_)
+    theta = [mu_, s_, a_, n_]
+    grad_s = pt.stack(pt.grad(log_s, theta))
+    return pytensor.function([lo_, hi_, *theta],
+                             [log_s, grad_s, pt.stack([pt.grad(grad_s[i], theta) for i in range(4)])])
+
+
+_window_derivatives = lambda *a: _window_derivatives_function()(*a)  # noqa: E731
 
 
 @pytest.mark.parametrize("lo,hi,mu,sigma,alpha,n", WINDOWS)

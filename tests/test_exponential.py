@@ -1,5 +1,7 @@
 """Window-normalised exponential: normalisation, cdf, bin probabilities, slope → 0, draws."""
 
+import functools
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -9,10 +11,21 @@ from scipy import integrate, stats
 from bayesfit.distributions import exponential as truncexpon
 
 LO, HI = 10.2, 10.8
-x_, s_ = pt.dvector("x"), pt.dscalar("s")
-_logpdf = pytensor.function([x_, s_], truncexpon.logpdf(x_, s_, LO, HI))
-_logcdf = pytensor.function([x_, s_], truncexpon.logcdf(x_, s_, LO, HI))
-_grad = pytensor.function([x_, s_], pt.grad(pt.sum(truncexpon.logpdf(x_, s_, LO, HI)), s_))
+
+
+@functools.cache
+def _kernels():
+    """log pdf, log cdf, d(Σ log pdf)/ds, compiled by the first test that needs them (not at
+    import: every pytest-xdist worker imports every test module)."""
+    x_, s_ = pt.dvector("x"), pt.dscalar("s")
+    logpdf = truncexpon.logpdf(x_, s_, LO, HI)
+    return (pytensor.function([x_, s_], logpdf), pytensor.function([x_, s_], truncexpon.logcdf(x_, s_, LO, HI)),
+            pytensor.function([x_, s_], pt.grad(pt.sum(logpdf), s_)))
+
+
+_logpdf = lambda *a: _kernels()[0](*a)  # noqa: E731
+_logcdf = lambda *a: _kernels()[1](*a)  # noqa: E731
+_grad = lambda *a: _kernels()[2](*a)  # noqa: E731
 
 SLOPES = [-10.0, -3.0, -1e-9, 0.0, 1e-9, 3.0, 10.0]
 

@@ -1,5 +1,7 @@
 """Relativistic Breit–Wigner: kernels and PyMC distribution against scipy.stats.rel_breitwigner."""
 
+import functools
+
 import numpy as np
 import pymc as pm
 import pytensor
@@ -11,13 +13,21 @@ from bayesfit.distributions import RelBreitWigner
 from bayesfit.distributions import relbw
 
 RHOS = [0.05, 0.3, 1.0, 2.0, 36.5, 1e3, 1e4]
-x_, rho_, sc_ = pt.dvector("x"), pt.dscalar("rho"), pt.dscalar("scale")
-_logpdf = pytensor.function([x_, rho_, sc_], relbw.logpdf(x_, rho_, sc_))
-_logcdf = pytensor.function([x_, rho_, sc_], relbw.logcdf(x_, rho_, sc_))
-_grad = pytensor.function(
-    [x_, rho_, sc_],
-    pt.grad(pt.sum(relbw.logpdf(x_, rho_, sc_)) + pt.sum(relbw.logcdf(x_, rho_, sc_)), [rho_, sc_]),
-)
+
+
+@functools.cache
+def _kernels():
+    """log pdf, log cdf and the gradient of their sum in (ρ, scale), compiled by the first test
+    that needs them (not at import: every pytest-xdist worker imports every test module)."""
+    x_, rho_, sc_ = pt.dvector("x"), pt.dscalar("rho"), pt.dscalar("scale")
+    logpdf, logcdf = relbw.logpdf(x_, rho_, sc_), relbw.logcdf(x_, rho_, sc_)
+    return (pytensor.function([x_, rho_, sc_], logpdf), pytensor.function([x_, rho_, sc_], logcdf),
+            pytensor.function([x_, rho_, sc_], pt.grad(pt.sum(logpdf) + pt.sum(logcdf), [rho_, sc_])))
+
+
+_logpdf = lambda *a: _kernels()[0](*a)  # noqa: E731
+_logcdf = lambda *a: _kernels()[1](*a)  # noqa: E731
+_grad = lambda *a: _kernels()[2](*a)  # noqa: E731
 
 
 def _points(rho):
@@ -66,7 +76,8 @@ def test_moments_by_integration(rho):
 
 def test_random_draws_ks_against_our_cdf():
     draws = pm.draw(RelBreitWigner.dist(rho=2.0, scale=1.5), draws=5000, random_seed=3)
-    cdf = pytensor.function([x_], pt.exp(relbw.logcdf(x_, 2.0, 1.5)))
+    x = pt.dvector("x")
+    cdf = pytensor.function([x], pt.exp(relbw.logcdf(x, 2.0, 1.5)))
     assert stats.kstest(draws, cdf).pvalue > 0.01
 
 

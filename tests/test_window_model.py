@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from iminuit import Minuit
 from iminuit.cost import BinnedNLL, ExtendedBinnedNLL, ExtendedUnbinnedNLL, UnbinnedNLL
-from numba_stats import truncnorm
 from numpy.polynomial import chebyshev as npcheb
 
 import bayesfit as bf
@@ -72,6 +71,8 @@ def _check_against(res, values, errors, tol_sigma=0.01, tol_err=0.01):
 
 
 def test_gauss_chebyshev_unbinned_matches_iminuit_numba_stats(data):
+    from numba_stats import truncnorm  # here, not at import: it compiles (9 s on a fresh install)
+
     model = _gauss_cheb()
     res = bf.fit(model, data, log=None)
     pdf = lambda x, mu, sigma, c1, c2, f: (f * truncnorm.pdf(x, LO, HI, mu, sigma)
@@ -83,6 +84,8 @@ def test_gauss_chebyshev_unbinned_matches_iminuit_numba_stats(data):
 
 
 def test_gauss_chebyshev_binned_matches_iminuit(data):
+    from numba_stats import truncnorm  # here, not at import: it compiles (9 s on a fresh install)
+
     model = _gauss_cheb()
     res = bf.fit(model, data, binned=100, log=None)  # as the README's example: one compilation
     edges = np.linspace(LO, HI, 101)
@@ -123,6 +126,8 @@ def _exp_cdf(x, slope, lo=8.0, hi=12.0):
 
 @pytest.mark.parametrize("binned", [False, 40])
 def test_extended_fit_matches_iminuit_extended_costs(binned):
+    from numba_stats import truncnorm
+
     model = _extended()
     data = model.simulate(EXT_TRUTH, None, rng=np.random.default_rng(5))
     assert abs(data.size - 2700) < 5 * np.sqrt(2700)
