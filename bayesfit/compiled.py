@@ -540,8 +540,10 @@ def start_numba_cache_fill(model):
             return None
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
-    # "-cb": the child also stores the C callbacks (markers of earlier versions did not).
-    marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-cb-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    # "-cb": the child also stores the C callbacks (markers of earlier versions did not). The
+    # rewrites left out decide the numba code as much as the graph: a marker per set of them.
+    digest = hashlib.sha256(f"{key}|{SKIPPED_REWRITES}".encode()).hexdigest()[:32]
+    marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-cb-{digest}"
     if marker.exists():
         return None
     import subprocess

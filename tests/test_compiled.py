@@ -135,6 +135,11 @@ def test_numba_cache_fill_runs_beside_and_can_be_stopped(tmp_path, monkeypatch):
     fill.wait()
     assert fill.process.returncode == 0 and fill.marker.exists() and not fill.payload.exists()
     assert compiled.start_numba_cache_fill(model) is None  # marked: nothing to fill
+    # other rewrites give other numba code: the marker of this set does not stand for them
+    monkeypatch.setattr(compiled, "SKIPPED_REWRITES", ())
+    other = compiled.start_numba_cache_fill(model)
+    assert other is not None and other.marker != fill.marker
+    other.cancel()
 
 
 def test_numba_cache_fill_child_compiles_a_structure_once(tmp_path, monkeypatch):
