@@ -9,8 +9,8 @@ priors, binned or unbinned, number of bins) is compiled once and every new datas
 size, is swapped in.
 
 Two caches, both keyed by a digest of the PyTensor graph itself (its operations, constants
-and input types, not the data), so any change to the model gives a new entry and never a
-stale one:
+and input types, not the data) and of :data:`SKIPPED_REWRITES`, so any change to the model
+gives a new entry and never a stale one:
 
 - **in memory**, for the life of the process: a second :func:`bayesfit.fit` of the same
   structure compiles nothing (``result.json`` records ``"reused in process"``). This is what
@@ -246,11 +246,15 @@ def _compile_map(flat, logp, names):
 
 
 def _structure_key(model, tag, build):
-    """Return the cache key of ``model`` for ``tag``: remembered per model object, else built."""
+    """Return the cache key of ``model`` for ``tag``: remembered per model object, else built.
+
+    The key covers the graph (``build()``) and :data:`SKIPPED_REWRITES`, which decide the
+    compiled code as much as the graph does.
+    """
     with _LOCK:
         key = _KEYS.get(model, {}).get(tag)
     if key is None:
-        key = tag[0] + "-" + build()
+        key = tag[0] + "-" + hashlib.sha256(f"{build()}|{SKIPPED_REWRITES}".encode()).hexdigest()
         with _LOCK:
             _KEYS.setdefault(model, {})[tag] = key
     return key
@@ -540,10 +544,8 @@ def start_numba_cache_fill(model):
             return None
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
-    # "-cb": the child also stores the C callbacks (markers of earlier versions did not). The
-    # rewrites left out decide the numba code as much as the graph: a marker per set of them.
-    digest = hashlib.sha256(f"{key}|{SKIPPED_REWRITES}".encode()).hexdigest()[:32]
-    marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-cb-{digest}"
+    # "-cb": the child also stores the C callbacks (markers of earlier versions did not).
+    marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-cb-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
     if marker.exists():
         return None
     import subprocess

@@ -137,6 +137,7 @@ def test_numba_cache_fill_runs_beside_and_can_be_stopped(tmp_path, monkeypatch):
     assert compiled.start_numba_cache_fill(model) is None  # marked: nothing to fill
     # other rewrites give other numba code: the marker of this set does not stand for them
     monkeypatch.setattr(compiled, "SKIPPED_REWRITES", ())
+    compiled.clear_memory()  # the structure keys remembered per model
     other = compiled.start_numba_cache_fill(model)
     assert other is not None and other.marker != fill.marker
     other.cancel()
