@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 import pytensor.tensor as pt
-from scipy import optimize, special, stats
+from scipy import optimize, stats
 
 from .distributions.base import Component
 from .distributions.crystalball import CrystalBall
@@ -541,7 +541,7 @@ class WindowProblem(Problem):
             elif self._fast:
                 out = self._fast_nll(free)
             else:
-                ll = special.logsumexp(np.stack(self.model.log_components(values, self.data)), axis=0)
+                ll = np.logaddexp.reduce(self.model.log_components(values, self.data), axis=0)
                 out = -float(np.sum(ll))
                 if self.model.extended:
                     out += float(sum(self.model.weights_np(free)))

@@ -178,6 +178,28 @@ def test_gradients_finite_on_the_box(name):
         assert np.all(np.isfinite(g)), (name, p, g)
 
 
+def test_gaussian_reference_is_scipys_norm():
+    """The Gaussian's numpy closed form (the MLE's reference) is scipy.stats.norm, far tails included."""
+    from bayesfit.distributions import gaussian
+
+    x = np.linspace(-40.0, 40.0, 801)
+    for mu, sigma in [(0.0, 1.0), (5.0, 0.3), (-2.0, 7.0)]:
+        np.testing.assert_allclose(gaussian.ref_logpdf(x, mu, sigma), stats.norm.logpdf(x, mu, sigma), rtol=1e-13)
+        np.testing.assert_allclose(gaussian.ref_cdf(x, mu, sigma), stats.norm.cdf(x, mu, sigma), rtol=1e-13, atol=0)
+        q = np.array([1e-300, 1e-12, 0.3, 0.5, 0.9, 1 - 1e-12])
+        np.testing.assert_allclose(gaussian.ppf(q, mu, sigma), stats.norm.ppf(q, mu, sigma), rtol=1e-13)
+
+
+def test_bins_tiling_the_window_and_other_bins_agree():
+    """Bins spanning [lo, hi] normalise by their own cdf ends; any other bins by F(hi) − F(lo)."""
+    comp, p, lo, hi = bf.CrystalBall(10.575, 0.04, 1.5, 5.0), (10.575, 0.04, 1.5, 5.0), 10.2, 10.8
+    edges = np.linspace(lo, hi, 401)
+    tiled = comp.np_bin_probabilities(edges, p, lo, hi)
+    inner = comp.np_bin_probabilities(edges[1:-1], p, lo, hi)  # not the whole window: the other path
+    assert tiled.sum() == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(tiled[1:-1], inner, rtol=1e-13)
+
+
 def test_chebyshev_positivity_is_checked():
     comp = bf.Chebyshev([0.0, 1.5])  # 1 + 1.5 T2(u) < 0 near u = 0
     logpdf, logbins = _functions(comp, 0.0, 1.0)

@@ -219,6 +219,8 @@ class Component:
         cdf = self._ref_cdf(edges, p)
         if edges[0] <= self.support[0]:
             cdf = np.concatenate([[0.0], cdf[1:]])
+        if edges[0] == lo and edges[-1] == hi and hi < self.support[1]:
+            return np.diff(cdf) / (cdf[-1] - cdf[0])  # bins that tile the window: F(hi) − F(lo) is at hand
         return np.diff(cdf) / np.exp(self.np_log_norm(p, lo, hi))
 
     def np_cdf(self, x, p, lo, hi):
