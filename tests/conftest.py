@@ -37,6 +37,22 @@ def _compile_c_modules_side_by_side():
     pytensor.config.mode = precompiling_mode()
 
 
+def graph_mode():
+    """Return the mode for tests of a graph's values: every ``fast_run`` rewrite, no compiler.
+
+    Tests of densities, cdfs and their gradients check the mathematics of a graph as PyTensor
+    rewrites it (the numerically stable forms, the gradients' switches) at a few points. Each
+    op then runs its Python implementation (numpy, scipy.special) instead of a C module that
+    gcc would compile once for that test alone (the Crystal Ball gradients: 60 s cold). Fusion
+    is left out: the Python linker cannot run fused multi-output kernels, and fusion merges
+    loops without changing a value. The code the fits run (the MAP's C function, nutpie's numba
+    model) is tested as compiled, in its own tests.
+    """
+    from pytensor.compile.mode import Mode
+
+    return Mode(linker="py", optimizer="fast_run").excluding("fusion")
+
+
 def pytest_unconfigure(config):
     folder = getattr(config, "_bayesfit_cache", None)
     if folder:

@@ -11,6 +11,7 @@ from scipy import integrate, stats
 
 from bayesfit.distributions import CrystalBallDist as CrystalBall
 from bayesfit.distributions import crystalball as cb
+from tests.conftest import graph_mode
 
 # (mu, sigma, alpha, n) including the hard corners: small/large alpha, n close to 1, large n.
 GRID = [
@@ -34,8 +35,9 @@ def _kernels():
     (not at import: every pytest-xdist worker imports every test module)."""
     args = [x_, mu_, s_, a_, n_]
     logpdf, logcdf = cb.logpdf(*args), cb.logcdf(*args)
-    return (pytensor.function(args, logpdf), pytensor.function(args, logcdf),
-            pytensor.function(args, pt.grad(pt.sum(logpdf) + pt.sum(logcdf), args)))
+    mode = graph_mode()
+    return (pytensor.function(args, logpdf, mode=mode), pytensor.function(args, logcdf, mode=mode),
+            pytensor.function(args, pt.grad(pt.sum(logpdf) + pt.sum(logcdf), args), mode=mode))
 
 
 _logpdf = lambda *a: _kernels()[0](*a)  # noqa: E731
@@ -138,7 +140,8 @@ def _window_derivatives_function():
     theta = [mu_, s_, a_, n_]
     grad_s = pt.stack(pt.grad(log_s, theta))
     return pytensor.function([lo_, hi_, *theta],
-                             [log_s, grad_s, pt.stack([pt.grad(grad_s[i], theta) for i in range(4)])])
+                             [log_s, grad_s, pt.stack([pt.grad(grad_s[i], theta) for i in range(4)])],
+                             mode=graph_mode())
 
 
 _window_derivatives = lambda *a: _window_derivatives_function()(*a)  # noqa: E731

@@ -9,6 +9,7 @@ import pytest
 from scipy import integrate, stats
 
 from bayesfit.distributions import exponential as truncexpon
+from tests.conftest import graph_mode
 
 LO, HI = 10.2, 10.8
 
@@ -18,9 +19,10 @@ def _kernels():
     """log pdf, log cdf, d(Σ log pdf)/ds, compiled by the first test that needs them (not at
     import: every pytest-xdist worker imports every test module)."""
     x_, s_ = pt.dvector("x"), pt.dscalar("s")
-    logpdf = truncexpon.logpdf(x_, s_, LO, HI)
-    return (pytensor.function([x_, s_], logpdf), pytensor.function([x_, s_], truncexpon.logcdf(x_, s_, LO, HI)),
-            pytensor.function([x_, s_], pt.grad(pt.sum(logpdf), s_)))
+    logpdf, mode = truncexpon.logpdf(x_, s_, LO, HI), graph_mode()
+    return (pytensor.function([x_, s_], logpdf, mode=mode),
+            pytensor.function([x_, s_], truncexpon.logcdf(x_, s_, LO, HI), mode=mode),
+            pytensor.function([x_, s_], pt.grad(pt.sum(logpdf), s_), mode=mode))
 
 
 _logpdf = lambda *a: _kernels()[0](*a)  # noqa: E731

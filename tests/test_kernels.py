@@ -8,6 +8,7 @@ import pytest
 import bayesfit as bf
 from bayesfit.kernels import cb_exp_loglike_op
 from bayesfit.models.dimuon_model import simulate
+from tests.conftest import graph_mode
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,7 @@ def test_op_matches_the_pytensor_graph(problem):
     """Same log density and gradient as the plain graph differentiated by PyTensor."""
     plain, fast = problem.pymc_model(), problem.sampling_model()
     assert [v.name for v in plain.value_vars] == [v.name for v in fast.value_vars]
-    # log p and its gradient in one function per model (they share their C modules)
-    both = [m.compile_fn([m.logp(), m.dlogp()]) for m in (plain, fast)]
+    both = [m.compile_fn([m.logp(), m.dlogp()], mode=graph_mode()) for m in (plain, fast)]
     for point in _points(plain, 8, 1):
         (logp0, dlogp0), (logp1, dlogp1) = (f(point) for f in both)
         assert logp1 == pytest.approx(logp0, rel=1e-12)
@@ -33,13 +33,19 @@ def test_op_matches_the_pytensor_graph(problem):
 
 
 def test_numba_implementation_matches_perform(problem):
-    """The numba dispatch nutpie compiles gives what the Python ``perform`` gives."""
+    """The numba function nutpie samples with gives what the Python ``perform`` gives."""
+    from bayesfit.compiled import model_data, nuts_model
+
     fast = problem.sampling_model()
-    logp = [fast.compile_logp(mode=m) for m in ("FAST_RUN", "NUMBA")]
-    dlogp = [fast.compile_dlogp(mode=m) for m in ("FAST_RUN", "NUMBA")]
+    logp, dlogp = fast.compile_logp(mode=graph_mode()), fast.compile_dlogp(mode=graph_mode())
+    compiled = nuts_model(fast)[0].prepared(model_data(fast), None)  # the fits' own, compiled once
+    shared = {v.name: v for v in compiled.logp_func.get_shared()}
+    for name, value in compiled.shared_data.items():  # this problem's events
+        shared[name].set_value(value)
     for point in _points(fast, 4, 2):
-        assert logp[1](point) == pytest.approx(logp[0](point), rel=1e-13)
-        np.testing.assert_allclose(dlogp[1](point), dlogp[0](point), rtol=1e-12, atol=1e-12)
+        numba_logp, numba_grad = compiled.logp_func(np.array([point[v.name] for v in fast.value_vars]))
+        assert float(numba_logp) == pytest.approx(logp(point), rel=1e-13)
+        np.testing.assert_allclose(numba_grad, dlogp(point), rtol=1e-12, atol=1e-12)
 
 
 def test_gradient_finite_at_the_junction(problem):
@@ -48,7 +54,7 @@ def test_gradient_finite_at_the_junction(problem):
     x = np.array([mu - alpha * sigma, mu - alpha * sigma + 1e-12, mu - alpha * sigma - 1e-12, 10.3])
     params = pt.dvector("p")
     value = cb_exp_loglike_op(x, *[params[i] for i in range(7)], 10.2)
-    fn = pytensor.function([params], [value, pt.grad(value, params)])
+    fn = pytensor.function([params], [value, pt.grad(value, params)], mode=graph_mode())
     v, g = fn(np.array([mu, sigma, alpha, 5.0, 3.0, -1.0, -1.5]))
     assert np.isfinite(v) and np.all(np.isfinite(g))
 

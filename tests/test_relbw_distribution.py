@@ -11,6 +11,7 @@ from scipy import integrate, stats
 
 from bayesfit.distributions import RelBreitWigner
 from bayesfit.distributions import relbw
+from tests.conftest import graph_mode
 
 RHOS = [0.05, 0.3, 1.0, 2.0, 36.5, 1e3, 1e4]
 
@@ -20,9 +21,9 @@ def _kernels():
     """log pdf, log cdf and the gradient of their sum in (ρ, scale), compiled by the first test
     that needs them (not at import: every pytest-xdist worker imports every test module)."""
     x_, rho_, sc_ = pt.dvector("x"), pt.dscalar("rho"), pt.dscalar("scale")
-    logpdf, logcdf = relbw.logpdf(x_, rho_, sc_), relbw.logcdf(x_, rho_, sc_)
-    return (pytensor.function([x_, rho_, sc_], logpdf), pytensor.function([x_, rho_, sc_], logcdf),
-            pytensor.function([x_, rho_, sc_], pt.grad(pt.sum(logpdf) + pt.sum(logcdf), [rho_, sc_])))
+    logpdf, logcdf, mode = relbw.logpdf(x_, rho_, sc_), relbw.logcdf(x_, rho_, sc_), graph_mode()
+    return (pytensor.function([x_, rho_, sc_], logpdf, mode=mode), pytensor.function([x_, rho_, sc_], logcdf, mode=mode),
+            pytensor.function([x_, rho_, sc_], pt.grad(pt.sum(logpdf) + pt.sum(logcdf), [rho_, sc_]), mode=mode))
 
 
 _logpdf = lambda *a: _kernels()[0](*a)  # noqa: E731
@@ -77,7 +78,7 @@ def test_moments_by_integration(rho):
 def test_random_draws_ks_against_our_cdf():
     draws = pm.draw(RelBreitWigner.dist(rho=2.0, scale=1.5), draws=5000, random_seed=3)
     x = pt.dvector("x")
-    cdf = pytensor.function([x], pt.exp(relbw.logcdf(x, 2.0, 1.5)))
+    cdf = pytensor.function([x], pt.exp(relbw.logcdf(x, 2.0, 1.5)), mode=graph_mode())
     assert stats.kstest(draws, cdf).pvalue > 0.01
 
 
