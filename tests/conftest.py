@@ -59,6 +59,19 @@ def pytest_unconfigure(config):
         shutil.rmtree(folder, ignore_errors=True)
         os.environ.pop("BAYESFIT_CACHE_DIR", None)
 
+def gaussian_peak():
+    """Return the Gaussian peak of the toy and calibration tests: μ ∈ [−1, 1], σ ∈ [0.5, 2] on [−8, 8].
+
+    The same as notebook 05's calibration model, so that the tests and the notebook share one
+    compiled MAP function and one sampler model (a structure is compiled once per session).
+    """
+    import bayesfit as bf
+
+    mu = bf.Parameter("mu", 0.0, -1.0, 1.0)
+    sigma = bf.Parameter("sigma", 1.0, 0.5, 2.0)
+    return bf.WindowModel((-8.0, 8.0), [bf.Gaussian(mu, sigma)], name="gaussian peak")
+
+
 #: Short chains: enough for Monte-Carlo-error checks, short enough for CI's two cores.
 QUICK_NUTS = dict(draws=500, tune=500, chains=4, seed=11, progressbar=False)
 

@@ -9,8 +9,8 @@ test must reject both).
 import numpy as np
 import pytest
 
-import bayesfit as bf
 from bayesfit.sbc import N_RANKS, prior_draws, ranks, sbc, uniformity
+from tests.conftest import gaussian_peak as _gauss
 
 
 def _conjugate_ranks(width=1.0, shift=0.0, sims=1000, seed=0):
@@ -45,12 +45,6 @@ def test_rank_counts_draws_below_the_truth():
     assert ranks([500.0], draws)[0] == 49  # thinned to 99 evenly spaced draws: 0, 10.2, …
     with pytest.raises(ValueError, match="at least 99"):
         ranks([0.0], draws[:50])
-
-
-def _gauss():
-    mu = bf.Parameter("mu", 0.0, -1.0, 1.0)
-    sigma = bf.Parameter("sigma", 1.0, 0.5, 2.0)
-    return bf.WindowModel((-8.0, 8.0), [bf.Gaussian(mu, sigma)], name="gauss_sbc")
 
 
 def test_prior_draws_follow_the_flat_priors():

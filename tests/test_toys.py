@@ -14,12 +14,7 @@ from scipy import stats
 import bayesfit as bf
 from bayesfit.cli import CHECKPOINT, main
 from bayesfit.toys import NOMINAL, clopper_pearson, toys
-
-
-def _gauss():
-    mu = bf.Parameter("mu", 0.0, -1.0, 1.0)
-    sigma = bf.Parameter("sigma", 1.0, 0.2, 3.0)
-    return bf.WindowModel((-6.0, 6.0), [bf.Gaussian(mu, sigma)], name="gauss")
+from tests.conftest import gaussian_peak as _gauss
 
 
 @pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (10, 10), (683, 1000)])
