@@ -45,12 +45,35 @@ def graph_mode():
     op then runs its Python implementation (numpy, scipy.special) instead of a C module that
     gcc would compile once for that test alone (the Crystal Ball gradients: 60 s cold). Fusion
     is left out: the Python linker cannot run fused multi-output kernels, and fusion merges
-    loops without changing a value. The code the fits run (the MAP's C function, nutpie's numba
-    model) is tested as compiled, in its own tests.
+    loops without changing a value. Sums and products of more than 31 terms (a gradient's
+    accumulation) are split into nested ones: NumPy ufuncs, which the Python linker runs, take
+    at most 32 operands. The code the fits run (the MAP's C function, nutpie's numba model) is
+    tested as compiled, in its own tests.
     """
     from pytensor.compile.mode import Mode
+    from pytensor.graph.rewriting.basic import in2out
 
-    return Mode(linker="py", optimizer="fast_run").excluding("fusion")
+    return Mode(linker="py", optimizer="fast_run").excluding("fusion").register((in2out(_split_wide_sums()), 49.8))
+
+
+def _split_wide_sums():
+    """Return a rewrite that nests an elementwise sum or product of more than 31 operands."""
+    import pytensor.tensor as pt
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.scalar import basic as ps
+    from pytensor.tensor.elemwise import Elemwise
+
+    @node_rewriter([Elemwise])
+    def split_wide_sums(fgraph, node):
+        combine = {ps.Add: pt.add, ps.Mul: pt.mul}.get(type(node.op.scalar_op))
+        terms = list(node.inputs)
+        if combine is None or len(terms) <= 31:
+            return None
+        while len(terms) > 31:
+            terms = [combine(*terms[i:i + 31]) for i in range(0, len(terms), 31)]
+        return [combine(*terms)]
+
+    return split_wide_sums
 
 
 def pytest_unconfigure(config):

@@ -101,20 +101,14 @@ def _windows(name, p, rng, k=2):
     return out
 
 
-#: PyTensor's Python linker (:func:`tests.conftest.graph_mode`) cannot run an elementwise node
-#: of more than 32 operands (NumPy's former ufunc limit); the gradient of the double-sided
-#: Crystal Ball sums more terms per parameter, so its gradients run as compiled C.
-_WIDE_GRADIENTS = (bf.DoubleCrystalBall,)
-
-
 def _functions(comp, lo, hi, grads=False):
     x, edges = pt.dvector("x"), pt.dvector("edges")
     p = [pt.dscalar(n) for n in comp.param_names]
     logpdf = comp.pt_logpdf(x, p, lo, hi)
     logbins = comp.pt_log_bin_probabilities(edges, p, lo, hi)
     if grads:  # the gradients of the density and of the bin probabilities, each finite
-        mode = None if isinstance(comp, _WIDE_GRADIENTS) else graph_mode()
-        return pytensor.function([x, edges, *p], pt.grad(pt.sum(logpdf), p) + pt.grad(pt.sum(logbins), p), mode=mode)
+        return pytensor.function([x, edges, *p], pt.grad(pt.sum(logpdf), p) + pt.grad(pt.sum(logbins), p),
+                                 mode=graph_mode())
     return (pytensor.function([x, *p], logpdf, mode="FAST_COMPILE"),
             pytensor.function([edges, *p], logbins, mode="FAST_COMPILE"))
 
