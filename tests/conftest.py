@@ -43,12 +43,12 @@ def graph_mode():
     Tests of densities, cdfs and their gradients check the mathematics of a graph as PyTensor
     rewrites it (the numerically stable forms, the gradients' switches) at a few points. Each
     op then runs its Python implementation (numpy, scipy.special) instead of a C module that
-    gcc would compile once for that test alone (the Crystal Ball gradients: 60 s cold). Fusion
-    is left out: the Python linker cannot run fused multi-output kernels, and fusion merges
-    loops without changing a value. Sums and products of more than 31 terms (a gradient's
-    accumulation) are split into nested ones: NumPy ufuncs, which the Python linker runs, take
-    at most 32 operands. The code the fits run (the MAP's C function, nutpie's numba model) is
-    tested as compiled, in its own tests.
+    gcc would compile for that test alone (the double-sided Crystal Ball's gradients: 54 s of
+    CPU cold in C, 16 s so). Fusion is left out: the Python linker cannot run fused
+    multi-output kernels, and fusion merges loops without changing a value. Sums and products
+    of more than 31 terms (a gradient's accumulation) are split into nested ones: NumPy
+    ufuncs, which the Python linker runs, take at most 32 operands. The code the fits run (the
+    MAP's C function, nutpie's numba model) is tested as compiled, in its own tests.
     """
     from pytensor.compile.mode import Mode
     from pytensor.graph.rewriting.basic import in2out
@@ -81,6 +81,7 @@ def pytest_unconfigure(config):
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
         os.environ.pop("BAYESFIT_CACHE_DIR", None)
+
 
 def gaussian_peak():
     """Return the Gaussian peak of the toy and calibration tests: μ ∈ [−1, 1], σ ∈ [0.5, 2] on [−8, 8].
