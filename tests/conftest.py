@@ -5,6 +5,7 @@ model structure (:mod:`bayesfit.compiled`), and the command-line tests, which ru
 subprocesses, share one on-disk cache folder made for the session (not the user's).
 """
 
+import functools
 import os
 import shutil
 import tempfile
@@ -37,6 +38,7 @@ def _compile_c_modules_side_by_side():
     pytensor.config.mode = precompiling_mode()
 
 
+@functools.cache
 def graph_mode():
     """Return the mode for tests of a graph's values: every ``fast_run`` rewrite, no compiler.
 
