@@ -36,7 +36,7 @@ import numpy as np
 __all__ = ["compile_model"]
 
 #: Bump when the generated source changes, so that old cache entries are never used.
-_VERSION = 3
+_VERSION = 4
 
 #: LLVM symbol under which scipy's float64 ``erfcx`` is called by numba code (see the module docstring).
 _ERFCX_SYMBOL = "bayesfit_scipy_erfcx_f64"
@@ -142,8 +142,15 @@ def logp_callback(dim, x_, out_, logp_, user_data_):
         logp = numba.carray(logp_, ())
         value, grad = graph(x, user_data_)
         logp[()] = value
-        out[...] = grad
-        if not np.all(np.isfinite(out)):
+        if grad.shape[0] != N_DIM:
+            return 1
+        finite = True
+        # element by element: a slice assignment costs numba seconds of compilation per
+        # callback (its shape-mismatch error path), in every new structure
+        for i in range(N_DIM):
+            out[i] = grad[i]
+            finite = finite and np.isfinite(grad[i])
+        if not finite:
             return 3
         if not np.isfinite(value):
             return 4
@@ -160,7 +167,10 @@ def expand_callback(dim, expanded, x_, out_, user_data_):
         x = numba.carray(x_, (N_DIM,))
         out = numba.carray(out_, (N_EXPANDED,))
         (values,) = graph(x, user_data_)
-        out[...] = values
+        if values.shape[0] != N_EXPANDED:
+            return -2
+        for i in range(N_EXPANDED):
+            out[i] = values[i]
     except Exception:  # noqa: BLE001
         return -2
     return 0

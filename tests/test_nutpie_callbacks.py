@@ -113,6 +113,11 @@ def test_callbacks_reject_a_wrong_dimension_and_bad_data():
     # Inconsistent lengths (y has 5 rows, the design 40): the graph's shape check fails inside
     # the callback, which reports an error code instead of crashing the sampler.
     assert _call_logp(compiled.with_data(y=np.zeros(5)), np.zeros(compiled.n_dim))[0] != 0
+    # A point where the gradient overflows: code 3 (nutpie treats the point as divergent),
+    # the gradient still written out in full.
+    code, logp, grad = _call_logp(compiled, np.array([1e200] + [0.0] * (compiled.n_dim - 1)))
+    assert code == 3 and logp == -np.inf
+    assert np.isfinite(grad[0]) and not np.all(np.isfinite(grad))
 
 
 @pytest.mark.filterwarnings("ignore::numba.core.errors.NumbaPerformanceWarning")  # in nutpie's own
