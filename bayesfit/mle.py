@@ -173,6 +173,11 @@ def _fit_mle(nll, start, names, bounds, minos, grad, hessian):
     minos_err, minos_ok, minos_cut = {}, {}, {}
     if minos and valid and hessian is not None and h is not m:
         m.hesse()  # MINOS starts from m's covariance; MIGRAD's own is not always positive definite
+    # MINOS (and the user's later scans of ``minuit``) with MIGRAD's strategy 1, Minuit's
+    # default: strategy 2 re-evaluates second derivatives in every inner MIGRAD of a crossing.
+    # Measured on ten di-muon samples of 2,000 events: 2.6x fewer calls, the same intervals to
+    # ~5e-6 (3e-3 once) and the same validity; 1e5 events binned: 1.5x fewer, equal to 2e-7.
+    m.strategy = 1
     if minos and valid:
         for name in names:
             try:
