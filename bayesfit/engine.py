@@ -416,7 +416,12 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
             LOADED: "loading the compiled MAP + Laplace functions from the disk cache ...",
             WAITING: "another process is compiling this model's MAP + Laplace functions; waiting for it ..."})
         with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
-            map_ = find_map_laplace(names=names, start=problem.start, bounds=problem.bounds, function=fn)
+            # From the MLE when MIGRAD found one: a warm start, a few evaluations of the graph
+            # instead of a hundred. The mode is found and checked (distance to it below 1e-3 σ)
+            # with the PyMC graph's own gradient and Hessian, so MAP = MLE stays a comparison
+            # of two codes.
+            start = mle.values if mle.valid and np.all(np.isfinite(mle.values)) else problem.start
+            map_ = find_map_laplace(names=names, start=start, bounds=problem.bounds, function=fn)
 
         idata = None
         if sample:

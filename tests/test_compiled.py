@@ -31,6 +31,32 @@ def test_refit_of_new_data_of_another_length_reuses_the_compiled_map():
     assert abs(again["mu"].mle - first["mu"].mle) > 1e-6  # a different dataset, a different answer
 
 
+def test_map_from_the_mle_takes_newton_steps_to_the_same_mode():
+    """The engine starts the MAP at the MLE: a few evaluations, and the mode and Hessian L-BFGS-B
+    finds from the model's start values."""
+    from bayesfit.bayes import POLISH_DISTANCE, find_map_laplace
+    from bayesfit.mle import fit_problem
+
+    model = dimuon_model.dimuon()
+    problem, _ = model.prepare(model.simulate(dimuon_model.TRUTH, 3000, 1), binned=False)
+    fn, _ = compiled.map_function(problem.pymc_model(), problem.names)
+    calls = []
+    counted = lambda x, v: calls.append(bool(np.any(v))) or fn(x, v)  # noqa: E731
+    mle = fit_problem(problem, minos=False)
+    assert mle.valid and not mle.at_limit
+    far = find_map_laplace(names=problem.names, start=problem.start, bounds=problem.bounds, function=counted)
+    far_values = calls.count(False)  # evaluations of log p and gradient (no Hessian product)
+    del calls[:]
+    warm = find_map_laplace(names=problem.names, start=mle.values, bounds=problem.bounds, function=counted)
+    assert far.converged and warm.converged
+    assert warm.message.startswith("trust-exact") and far.message.startswith("L-BFGS-B")
+    assert f"within {POLISH_DISTANCE:g}" in warm.message
+    assert calls.count(False) <= 8 < far_values
+    sd = np.sqrt(np.diag(warm.covariance))
+    np.testing.assert_array_less(np.abs(warm.values - far.values) / sd, 1e-4)
+    np.testing.assert_allclose(warm.hessian, far.hessian, rtol=1e-4)
+
+
 def test_nuts_reuses_nutpie_model_with_new_data():
     pytest.importorskip("nutpie")
     model = bf.models.weighted_mean()
