@@ -67,15 +67,16 @@ def test_wheel_installs_only_bayesfit(tmp_path):
 
 def test_third_party_model_through_entry_point(tmp_path):
     """A package that declares a ``bayesfit.models`` entry point adds a CLI subcommand."""
+    # The model is conftest's Gaussian peak, declared here as a third party would: the session
+    # compiles that structure for the toy tests anyway, and this subprocess loads it.
     (tmp_path / "my_peak_model.py").write_text(textwrap.dedent('''
-        """A third-party Gaussian peak on a flat background."""
-        import numpy as np
+        """A third-party Gaussian peak."""
         import bayesfit as bf
 
         COMMAND = "my-peak"
-        HELP = "a Gaussian on a flat background (third-party example)"
+        HELP = "a Gaussian peak (third-party example)"
 
-        def my_peak(window=(0.0, 1.0), nbins=50):
+        def my_peak(window=(-8.0, 8.0), nbins=50):
             """Return the model.
 
             Parameters
@@ -85,13 +86,12 @@ def test_third_party_model_through_entry_point(tmp_path):
             nbins : int
                 Plot bins.
             """
-            mu = bf.Parameter("mu", 0.5, 0.0, 1.0)
-            f = bf.Parameter("f", 0.5, 0.01, 0.99)
-            return bf.WindowModel(window, [bf.Gaussian(mu, 0.05), bf.Uniform()], fractions=[f],
-                                  name="my_peak", nbins=nbins)
+            mu = bf.Parameter("mu", 0.0, -1.0, 1.0)
+            sigma = bf.Parameter("sigma", 1.0, 0.5, 2.0)
+            return bf.WindowModel(window, [bf.Gaussian(mu, sigma)], name="my_peak", nbins=nbins)
 
         def default_data(model, *, seed=None):
-            return model.simulate([0.4, 0.3], 1000, seed), {"source": "simulated"}
+            return model.simulate([0.2, 1.1], 1000, seed), {"source": "simulated"}
     '''))
     info = tmp_path / "my_peak-0.1.dist-info"
     info.mkdir()
