@@ -22,6 +22,7 @@ maximum-likelihood reference evaluates the same sum in numpy with the textbook B
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytensor.tensor as pt
 from scipy import stats
@@ -66,13 +67,15 @@ def logcdf(x, mass, width, sigma):
 
 
 def ref_logpdf(x, mass, width, sigma):
-    """Return the log density (numpy reference).
+    """Return the log density (numpy/numba reference).
 
     The Breit–Wigner in its textbook form, k(ρ)/Γ / ((y² − ρ²)² + ρ²) with y = m/Γ and ρ = M0/Γ
     (scipy's ``rel_breitwigner`` density, not the rearranged form of the PyTensor graph), summed
-    with the Gauss–Hermite weights. It gives scipy's values to 10⁻¹³ and is eight times faster
-    than calling ``scipy.stats`` on the Z fit's 10⁴ events × 32 nodes, which the maximum-likelihood
-    fit evaluates about 900 times. NaN where mass or width is not positive, as in scipy.
+    with the Gauss–Hermite weights in one compiled pass over events and nodes
+    (:func:`_node_sum`). It gives scipy's values to 10⁻¹³ and is seven times faster than the same
+    sum in numpy, itself eight times faster than ``scipy.stats``, on the Z fit's 10⁴ events × 32
+    nodes, which the maximum-likelihood fit and its MINOS intervals evaluate about 800 times.
+    NaN where mass or width is not positive, as in scipy.
     """
     x = np.asarray(x, dtype=float)
     if not (mass > 0 and width > 0):
@@ -80,10 +83,25 @@ def ref_logpdf(x, mass, width, sigma):
     rho = mass / width
     root = np.sqrt(rho**2 + 1)
     k = 2 * np.sqrt(2) * rho**2 * root / (np.pi * np.sqrt(rho**2 + rho * root))
-    y = (x[..., None] - np.sqrt(2.0) * sigma * NODES) / width
-    pdf = np.where(y >= 0, k / ((y**2 - rho**2) ** 2 + rho**2), 0.0)
+    total = _node_sum(np.ascontiguousarray(x).ravel(), np.sqrt(2.0) * sigma * NODES, WEIGHTS, float(width),
+                      float(rho), float(k))
     with np.errstate(divide="ignore"):  # log 0 = −inf far below zero mass
-        return np.log(pdf @ WEIGHTS) - np.log(width * np.sqrt(np.pi))
+        return np.log(total).reshape(x.shape) - np.log(width * np.sqrt(np.pi))
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _node_sum(x, shifts, weights, width, rho, k):
+    """Return Σ_j w_j k / ((y² − ρ²)² + ρ²), y = (x_i − shift_j)/Γ, for each event x_i (terms with
+    y < 0 are zero: no mass below zero)."""
+    out = np.empty(x.size)
+    for i in range(x.size):
+        total = 0.0
+        for j in range(shifts.size):
+            y = (x[i] - shifts[j]) / width
+            if y >= 0.0:
+                total += weights[j] * (k / ((y * y - rho * rho) ** 2 + rho * rho))
+        out[i] = total
+    return out
 
 
 def ref_cdf(x, mass, width, sigma):
