@@ -179,8 +179,11 @@ def find_map_laplace(*, names, start, bounds, model=None, function=None, tol=1e-
             h = hessian_at(y) if inside(y) else np.eye(k)
             return h if np.all(np.isfinite(h)) else np.eye(k)
 
+        stopped = []
+
         def stop(intermediate_result):
             if inside(intermediate_result.x) and decrement(intermediate_result.x) < POLISH_DISTANCE:
+                stopped.append(True)
                 raise StopIteration
 
         try:
@@ -188,7 +191,7 @@ def find_map_laplace(*, names, start, bounds, model=None, function=None, tol=1e-
                                     options={"gtol": tol, "maxiter": maxiter}, callback=stop)
         except (ValueError, np.linalg.LinAlgError):
             return None
-        if "StopIteration" in str(out.message):  # scipy's words for stop() above
+        if stopped:
             out.message = f"within {POLISH_DISTANCE:g} σ of the mode"
         return out if inside(out.x) and out.fun <= value_grad(z)[0] else None
 
