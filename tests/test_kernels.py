@@ -99,11 +99,18 @@ def test_serial_and_parallel_sums_agree(monkeypatch):
     assert called == [1]
 
 
-def _map_derivatives(problem, x):
-    """∇ and ∇² of −log p from the MAP function (PyTensor's autodiff of the PyMC graph)."""
-    from bayesfit.compiled import map_function
+def _map_derivatives(problem, x, *, in_python=False):
+    """∇ and ∇² of −log p from the MAP function (PyTensor's autodiff of the PyMC graph).
 
-    fn = map_function(problem.pymc_model(), problem.names, disk=False)[0]
+    ``in_python``: the same function evaluated in PyTensor's Python linker, for a structure no
+    fit compiles (gcc would spend ~20 s of CPU on it for one test).
+    """
+    from bayesfit.compiled import _compile_map, _map_logp, map_function
+
+    if in_python:
+        fn = _compile_map(*_map_logp(problem.pymc_model(), problem.names), problem.names, mode=graph_mode())
+    else:
+        fn = map_function(problem.pymc_model(), problem.names, disk=False)[0]
     _, grad, _ = fn(x, np.zeros(len(x)))
     return -grad, -np.array([fn(x, v)[2] for v in np.eye(len(x))])
 
@@ -139,17 +146,7 @@ def test_derivatives_with_a_fixed_and_a_shared_parameter():
     problem = model.prepare(simulate(1_000, rng=np.random.default_rng(4)), binned=False)[0]
     assert problem.nll_grad is not None and problem.names == ["mu", "sigma", "n", "f_sig"]
     x = np.array([10.57, 0.043, 4.0, 0.62])
-    # PyTensor's derivatives of the MAP's −log p, evaluated in the Python linker: a structure of
-    # this test alone, which gcc would compile for ~20 s of CPU
-    from bayesfit.compiled import _map_logp
-
-    flat, logp = _map_logp(problem.pymc_model(), problem.names)
-    direction = pt.dvector("direction")
-    grad = pt.grad(logp, flat)
-    derivatives = pytensor.function([flat, direction], [-grad, -pt.grad(pt.dot(grad, direction), flat)],
-                                    mode=graph_mode())
-    grad = derivatives(x, np.zeros(len(x)))[0]
-    hess = np.array([derivatives(x, v)[1] for v in np.eye(len(x))])
+    grad, hess = _map_derivatives(problem, x, in_python=True)
     np.testing.assert_allclose(problem.nll_grad(x), grad, rtol=1e-8)
     np.testing.assert_allclose(problem.nll_hessian(x), hess, rtol=1e-7, atol=1e-7 * np.abs(hess).max())
 
