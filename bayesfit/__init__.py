@@ -15,36 +15,46 @@ Declare a model, fit it, read the comparison::
 For the model and the same data :func:`bayesfit.fit` runs
 
 1. maximum likelihood with iminuit (MIGRAD, HESSE, MINOS) on the components' independent
-   numpy/scipy references (:mod:`bayesfit.mle`);
+   numpy/scipy references (:mod:`bayesfit.engine.mle`);
 2. the posterior mode and its Laplace covariance from the PyMC model built from the
-   components' PyTensor graphs (:mod:`bayesfit.bayes`);
+   components' PyTensor graphs (:mod:`bayesfit.engine.bayes`);
 3. optionally the NUTS posterior (nutpie), summarised with ArviZ;
 
-and compares them parameter by parameter (:mod:`bayesfit.engine`). Models:
-:class:`WindowModel` (a sum of density components on a fit window, unbinned, binned or
-extended; :mod:`bayesfit.window`) and :class:`LeastSquares` (measurements with Gaussian
-errors; :mod:`bayesfit.least_squares`). Components live in :mod:`bayesfit.distributions`, the
-shipped models in :mod:`bayesfit.models`. The command line is ``python -m bayesfit``; the
-benchmark ``python -m bayesfit.bench``.
+and compares them parameter by parameter (:mod:`bayesfit.engine.fits`).
 
+The subpackages are the architecture; each imports only those below it (checked by
+import-linter, contracts in ``pyproject.toml``):
+
+========================== =============================================================
+``bayesfit.cli``, ``api``  the command line and :func:`fit`
+``bayesfit.studies``       many fits: toys, coverage, SBC, the signal test, the Dask runner
+``bayesfit.engine``        the three fits, their comparison and the result objects
+``bayesfit.modeling``      models: :class:`WindowModel`, :class:`LeastSquares`, kernels
+``bayesfit.distributions`` density components, one module each
+``bayesfit.backend``       compilation and caches, and the one door to dependencies' internals
+``bayesfit.output``        tables, number formatting, plots, the output folder
+``bayesfit.core``          parameters, data input, constants shared by all
+========================== =============================================================
+
+The shipped models are in :mod:`bayesfit.models`; the command line is ``python -m bayesfit``.
 Importing bayesfit is cheap and changes nothing global: the names below load on first use,
 and neither matplotlib's backend nor warning filters are touched.
 """
 
 import importlib as _importlib
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
-    "Parameter": "parameter",
-    "WindowModel": "window",
-    "LeastSquares": "least_squares",
+    "Parameter": "core.parameter",
+    "WindowModel": "modeling.window",
+    "LeastSquares": "modeling.least_squares",
     "fit": "api",
-    "toys": "toys",
-    "sbc": "sbc",
-    "signal_test": "signal",
-    "FitResult": "engine",
-    "InputError": "io",
+    "toys": "studies.toys",
+    "sbc": "studies.sbc",
+    "signal_test": "studies.discovery",
+    "FitResult": "engine.result",
+    "InputError": "core.io",
     "Component": "distributions",
     "Gaussian": "distributions",
     "CrystalBall": "distributions",

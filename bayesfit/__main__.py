@@ -1,5 +1,5 @@
 """Entry point of ``python -m bayesfit``."""
 
-from .cli import run
+from bayesfit.cli import run
 
 run()

@@ -9,16 +9,17 @@ Use it from a notebook or a script::
 
 :func:`fit` validates the data (clear :class:`bayesfit.InputError` messages before any fitting),
 derives start values from the data where the model knows how, bins large samples (with a
-note), and runs the three fits of :mod:`bayesfit.engine`.
+note), and runs the three fits of :mod:`bayesfit.engine.fits`.
 """
 
 from __future__ import annotations
 
 import sys
 
-from .engine import FitResult, run_fits
-from .io import InputError
-from .limits import MAX_CHAINS, MAX_DRAWS, MAX_KEPT, MAX_SEED
+from bayesfit.engine.fits import run_fits
+from bayesfit.engine.result import FitResult
+from bayesfit.core.io import InputError
+from bayesfit.core.sizes import MAX_CHAINS, MAX_DRAWS, MAX_KEPT, MAX_SEED
 
 __all__ = ["fit", "check_fit_options"]
 
@@ -67,7 +68,7 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     sample : bool
         Also sample the posterior with NUTS.
     binned : None, bool or int
-        Window models: ``None`` bins automatically from ``bayesfit.window.BINNED_ABOVE``
+        Window models: ``None`` bins automatically from ``bayesfit.modeling.window.BINNED_ABOVE``
         events, ``False`` never bins, ``True`` bins in the default number of bins, an integer
         in that many bins (exact binned likelihood).
     draws, tune, chains : int
@@ -85,15 +86,15 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
         a citation, the true values of simulated data (``{"truth": {name: value}}``).
     check_coverage : int
         Run this many toys at the fitted point (the MLE as truth, as many events as the data;
-        :func:`bayesfit.toys.toys`) and say per parameter whether the HESSE, MINOS and Laplace
+        :func:`bayesfit.studies.toys.toys`) and say per parameter whether the HESSE, MINOS and Laplace
         intervals (and with ``sample`` the 68 % HDI) cover at this sample size: ``coverage``
         in the result, a warning for each interval that undercovers. 0 (the default) runs none.
     workers : int, optional
-        Worker processes of the coverage toys (:func:`bayesfit.toys.toys`).
+        Worker processes of the coverage toys (:func:`bayesfit.studies.toys.toys`).
 
     Returns
     -------
-    bayesfit.engine.FitResult
+    bayesfit.engine.fits.FitResult
         Indexed by parameter name; prints as the comparison table; ``to_dict()`` and
         ``save(DIR)``.
 
@@ -124,7 +125,8 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     result = run_fits(problem, sample=sample, draws=draws, tune=tune, chains=chains, seed=seed,
                       sampler=sampler, progressbar=progressbar, log=log, notes=notes)
     if check_coverage:
-        from .toys import coverage_advice, toys
+        from bayesfit.studies.coverage import coverage_advice
+        from bayesfit.studies.toys import toys
 
         fits = ("mle", "map", "nuts") if sample else ("mle", "map")
         log(f"coverage check: {check_coverage:,} toys of {problem.n_data:,} events at the fitted point "

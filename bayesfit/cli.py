@@ -11,10 +11,10 @@ columns for a least-squares model. Each run prints the comparison table and writ
 line on stderr and exit status 2, before any fitting.
 
 ``python -m bayesfit toys MODEL`` runs a toy study of a model that simulates its data
-(:mod:`bayesfit.toys`): pulls and coverage in ``toys.json``, ``toys.md``, ``pulls.png`` and
+(:mod:`bayesfit.studies.toys`): pulls and coverage in ``toys.json``, ``toys.md``, ``pulls.png`` and
 ``coverage.png``; the finished toys are checkpointed in the output folder and ``--resume``
 continues an interrupted study. ``python -m bayesfit signal`` runs the relativistic
-Breit–Wigner seed's signal test (:mod:`bayesfit.signal`): toys, asymptotic p-value, Z and
+Breit–Wigner seed's signal test (:mod:`bayesfit.studies.discovery`): toys, asymptotic p-value, Z and
 the Bayes factor, into ``result.json`` and ``null_distribution.png``.
 """
 
@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import gc
 import inspect
-import logging
 import math
 import os
 import re
@@ -35,8 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import InputError
-from .limits import MAX_BINS, MAX_CHAINS, MAX_DRAWS, MAX_EVENTS, MAX_FIT_BINS, MAX_SEED, MAX_TOYS
+from bayesfit.core import interrupts
+from bayesfit.core.io import InputError
+from bayesfit.core.logs import quiet
+from bayesfit.studies import checkpoint as checkpoints
+from bayesfit.core.sizes import MAX_BINS, MAX_CHAINS, MAX_DRAWS, MAX_EVENTS, MAX_FIT_BINS, MAX_SEED, MAX_TOYS
 
 __all__ = ["main", "build_parser"]
 
@@ -112,7 +114,7 @@ def _add_common(parser):
 
 
 def _add_model_options(parser, module, factory, example_model):
-    from .window import FIT_BINS, WindowModel
+    from bayesfit.modeling.window import FIT_BINS, WindowModel
 
     params = inspect.signature(factory).parameters
     helps = _option_help(factory)
@@ -168,7 +170,7 @@ def build_parser():
     -------
     argparse.ArgumentParser
     """
-    from .models import discover, factory
+    from bayesfit.models import discover, factory
 
     parser = _Parser(
         prog="bayesfit",
@@ -183,7 +185,7 @@ def build_parser():
         p = sub.add_parser(command, help=module.HELP, description=(module.__doc__ or "").split("\n\n")[0])
         _add_model_options(p, module, make, example)
         _add_common(p)
-        p.set_defaults(_module=module)
+        p.set_defaults(model_module=module)
         if hasattr(example, "simulate"):
             simulating[command] = module
     _add_toys(sub, simulating)
@@ -193,7 +195,7 @@ def build_parser():
 
 def _add_signal(sub):
     """Add ``signal``: the seed's likelihood-ratio test, its composite form and the Bayes factor."""
-    from .signal import SEED
+    from bayesfit.studies.discovery import SEARCH_SETUP
 
     p = sub.add_parser("signal", help="is there a RelBW signal on a flat background? toys, Z, Bayes factor",
                        description="The relativistic Breit-Wigner seed's signal test: the simple-vs-simple "
@@ -205,7 +207,7 @@ def _add_signal(sub):
     p.add_argument("--column", default="M", help="CSV column with the values (default: M)")
     p.add_argument("--toys", type=_integer(1, MAX_TOYS), default=1000, metavar="B",
                    help="background-only toys of the null distribution (default: %(default)s)")
-    p.add_argument("--seed", type=_seed, default=SEED["seed"], metavar="S",
+    p.add_argument("--seed", type=_seed, default=SEARCH_SETUP["seed"], metavar="S",
                    help="seed of the seed's sample and of the toys (default: %(default)s, the seed's)")
     p.add_argument("--no-smc", action="store_true", help="skip the SMC evidence (quadrature only)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: bayesfit-out/signal)")
@@ -215,10 +217,10 @@ def _run_signal(args, prog):
     """Run ``signal``; return the exit status."""
     import json
 
-    from .engine import _clean
-    from .io import read_masses
-    from .plots import save_figure
-    from .signal import SEED, plot_null, seed_test, signal_test
+    from bayesfit.core.jsonable import to_jsonable
+    from bayesfit.core.io import read_masses
+    from bayesfit.output.figures import save_figure
+    from bayesfit.studies.discovery import SEARCH_SETUP, plot_null, simple_vs_simple_test, signal_test
 
     out = args.out if args.out is not None else Path("bayesfit-out") / "signal"
     t0 = time.perf_counter()
@@ -232,7 +234,7 @@ def _run_signal(args, prog):
             if dropped:
                 print(f"{prog}: warning: {args.data}: dropped {dropped} NaN/inf value(s)", file=sys.stderr)
         say("the seed's simple-vs-simple test (w, rho, scale known) ...")
-        simple = seed_test(seed=args.seed, toys=SEED["toys"])
+        simple = simple_vs_simple_test(seed=args.seed, toys=SEARCH_SETUP["toys"])
         result = signal_test(data, toys=args.toys, seed=args.seed, smc=not args.no_smc, progress=say)
     except InputError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
@@ -249,14 +251,14 @@ def _run_signal(args, prog):
            if args.data is None else None,
            "composite_test": {**{k: v for k, v in result.items() if k != "t_null"},
                               "t_null": np.asarray(result["t_null"]).tolist()}}
-    (out / "result.json").write_text(json.dumps(_clean(doc), indent=1, allow_nan=False) + "\n")
+    (out / "result.json").write_text(json.dumps(to_jsonable(doc), indent=1, allow_nan=False) + "\n")
     written = [out / "result.json", *save_figure(plot_null(result), out, "null_distribution")]
     r = result
     print()
     if args.data is None:
         bound = f" (p < {simple['p_bound_95']:.2g} at 95 % CL)" if simple["p_bound_95"] is not None else ""
         print(f"seed's simple test: T_obs = {simple['t_obs']:.3f}, Monte Carlo p = {simple['p_value']:g} "
-              f"from {SEED['toys']} toys{bound}")
+              f"from {SEARCH_SETUP['toys']} toys{bound}")
     print(f"composite test ({r['hypotheses']['H1']}): {r['n']} events, ŵ = {r['w_hat']:.4f}, T_obs = {r['t_obs']:.3f}")
     if r["p_bound_95"] is not None:
         print(f"  toys: no toy of {r['toys']:,} reaches T_obs: p < {r['p_bound_95']:.2g} at 95 % CL "
@@ -278,7 +280,7 @@ def _run_signal(args, prog):
 
 
 def _add_toys(sub, simulating):
-    """Add ``toys MODEL``: a toy study of a model that simulates its data (:mod:`bayesfit.toys`)."""
+    """Add ``toys MODEL``: a toy study of a model that simulates its data (:mod:`bayesfit.studies.toys`)."""
     p = sub.add_parser("toys", help="toy study of a model: pulls, coverage, failures (Dask)",
                        description="Draw datasets from a model at given parameter values, fit each, and "
                                    "report pulls, the coverage of the HESSE, MINOS, Laplace and HDI "
@@ -314,11 +316,7 @@ def _add_toys(sub, simulating):
                    help="continue the study whose finished toys are in --out (same model, truth, events, seed)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: bayesfit-out/toys-<model>)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress line")
-    p.set_defaults(_toys=simulating)
-
-
-#: Name of the checkpoint file of a toy study in its output folder.
-CHECKPOINT = "toys-checkpoint.jsonl"
+    p.set_defaults(toys_model_modules=simulating)
 
 
 @contextlib.contextmanager
@@ -337,8 +335,8 @@ def _dask_client(address):
 
 
 def _run_sbc(args, prog, model, out):
-    """Run ``toys MODEL --sbc``: simulation-based calibration (:mod:`bayesfit.sbc`)."""
-    from .sbc import sbc
+    """Run ``toys MODEL --sbc``: simulation-based calibration (:mod:`bayesfit.studies.sbc`)."""
+    from bayesfit.studies.sbc import sbc
 
     try:
         with _dask_client(args.scheduler) as client:
@@ -365,10 +363,10 @@ def _run_sbc(args, prog, model, out):
 
 def _run_toys(args, prog):
     """Run ``toys MODEL``; return the exit status."""
-    from .models import factory
-    from .toys import toys
+    from bayesfit.models import factory
+    from bayesfit.studies.toys import toys
 
-    module = args._toys[args.model]
+    module = args.toys_model_modules[args.model]
     model = factory(module)()
     out = args.out if args.out is not None else Path("bayesfit-out") / f"toys-{args.model}"
     truth = {}
@@ -386,7 +384,7 @@ def _run_toys(args, prog):
     except InputError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
-    checkpoint = out / CHECKPOINT
+    checkpoint = out / checkpoints.FILENAME
     if args.sbc:
         return _run_sbc(args, prog, model, out)
     try:
@@ -431,17 +429,16 @@ def _quiet_libraries():
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     warnings.filterwarnings("ignore", message="Tight layout not applied")  # extreme values' long tick labels
-    for name in ("pymc", "pytensor", "arviz", "nutpie", "numba"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet()
 
 
 def _build(args):
     """Return ``(model, data, meta, binned)`` for the parsed arguments."""
-    from .io import read_columns, read_masses
-    from .models import factory
-    from .window import WindowModel
+    from bayesfit.core.io import read_columns, read_masses
+    from bayesfit.models import factory
+    from bayesfit.modeling.window import WindowModel
 
-    module = args._module
+    module = args.model_module
     make = factory(module)
     params = inspect.signature(make).parameters
     options = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
@@ -514,10 +511,11 @@ def run():
     finished run needs: every output file is closed by then. So after the ``atexit`` handlers
     and a flush of the standard streams the process ends at once with :func:`main`'s status.
     """
-    import atexit
+    from bayesfit.backend import compat
 
     code = main()
-    atexit._run_exitfuncs()
+    if not compat.run_exit_handlers():
+        sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed pipe: nothing more to say
             stream.flush()
@@ -541,13 +539,10 @@ def main(argv=None) -> int:
         Exit status: 0 on success, 2 on bad input, 130 after Ctrl-C (SIGTERM exits with 143).
     """
     import signal
-    import threading
 
-    restore = None
-    if threading.current_thread() is threading.main_thread():
-        restore = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _run(argv)
+        with interrupts.handling(_terminate, (signal.SIGTERM,)):
+            return _run(argv)
     except BrokenPipeError:
         # The reader of stdout stopped (``| head``): the files are written, nothing is lost;
         # later writes to the closed pipe go nowhere instead of raising at exit.
@@ -563,9 +558,6 @@ def main(argv=None) -> int:
             print("bayesfit: terminated; the output folder holds one complete set of files (the previous "
                   "run's, or this run's if it had finished writing)", file=sys.stderr)
         raise
-    finally:
-        if restore is not None:
-            signal.signal(signal.SIGTERM, restore)
 
 
 def _run(argv):
@@ -587,7 +579,7 @@ def _run(argv):
         print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
     out = args.out if args.out is not None else Path("bayesfit-out") / args.command
-    from .api import fit
+    from bayesfit.api import fit
 
     # The libraries' million objects (and later the compiled graphs) would be traversed by every
     # full garbage collection, a second or more of this run; frozen, they never are.

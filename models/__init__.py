@@ -1,14 +1,14 @@
 """The documented models, each a few lines of composition (installed as ``bayesfit.models``).
 
-=================== =========================== ==============================================
-factory             command                     model
-=================== =========================== ==============================================
-:func:`dimuon`      ``dimuon``                  Belle II di-muon mass: Crystal Ball + exponential
-:func:`zpeak`       ``zpeak``                   Z line shape: RelBW ⊗ Gaussian + exponential
-:func:`relbw`       ``relbw``                   posterior of the RelBW shape ρ
-:func:`weighted_mean` ``weighted-mean``         the lecture's weighted mean
-:func:`line_fit`    ``line``                    the lecture's straight-line calibration
-=================== =========================== ==============================================
+======================= =================== ==================================================
+factory                 command             model
+======================= =================== ==================================================
+:func:`dimuon`          ``dimuon``          Belle II di-muon mass: Crystal Ball + exponential
+:func:`zpeak`           ``zpeak``           Z line shape: RelBW ⊗ Gaussian + exponential
+:func:`relbw`           ``relbw``           posterior of the RelBW shape ρ
+:func:`weighted_mean`   ``weighted-mean``   the lecture's weighted mean
+:func:`line_fit`        ``line``            the lecture's straight-line calibration
+======================= =================== ==================================================
 
 Each module (``dimuon_model.py`` …) holds the factory, its default data and constants; the
 command line (:mod:`bayesfit.cli`) turns it into a subcommand. A module for the command line

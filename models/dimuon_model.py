@@ -19,7 +19,7 @@ import numpy as np
 
 import bayesfit as bf
 from bayesfit.data import CITATION, example_path
-from bayesfit.transforms import CLogLogInterval
+from bayesfit.modeling.transforms import CLogLogInterval
 
 COMMAND = "dimuon"
 HELP = "di-muon mass: Crystal Ball + exponential (Belle II e+e- -> mu+mu-)"
@@ -107,7 +107,7 @@ def dimuon(window=WINDOW, nbins=NBINS):
     sigma = p["sigma"].replace(label=r"$\sigma$", unit=UNIT)
     alpha = p["alpha"].replace(label=r"$\alpha$")
     # NUTS samples n in complementary log-log coordinates: large n all give nearly the same
-    # tail, so the posterior leans against the upper bound (bayesfit.transforms).
+    # tail, so the posterior leans against the upper bound (bayesfit.modeling.transforms).
     n = p["n"].replace(label="$n$", sampler_transform=CLogLogInterval)
     slope = p["slope"].replace(unit=f"1/({UNIT})")
     f_sig = p["f_sig"].replace(label=r"$f_\mathrm{sig}$")
@@ -148,7 +148,7 @@ def default_data(model, *, events=EVENTS, seed=None):
 
 
 def _upsilon():
-    from bayesfit.io import read_masses
+    from bayesfit.core.io import read_masses
 
     return read_masses(example_path("upsilon"))[0]
 

@@ -117,7 +117,7 @@ def plot_rho(fit, *, flat_prior=False):
     """Return the ρ posterior three ways (NUTS, grid, Laplace) with the MLE and the truth."""
     import matplotlib.pyplot as plt
 
-    from bayesfit.plots import format_measurement
+    from bayesfit.output.formatting import format_measurement
 
     problem = fit.problem
     fig, ax = plt.subplots(figsize=(7, 4.5))

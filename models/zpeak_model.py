@@ -60,7 +60,7 @@ def zpeak(window=WINDOW, nbins=NBINS):
 
 def default_data(model, *, seed=None):
     """Return ``(masses, meta)``: the CMS 2011 Z→μμ sample shipped with bayesfit."""
-    from bayesfit.io import read_masses
+    from bayesfit.core.io import read_masses
 
     return read_masses(example_path("zmumu"))[0], {"source": "CMS 2011 open data",
                                                    "citation": CITATION}

@@ -130,7 +130,7 @@ up to Monte-Carlo error. The goodness of fit: χ² = 1.4259 for 2 degrees of fre
     "md:## ArviZ summary of the posterior",
     "az.summary(fit.idata, hdi_prob=0.6827)",
     "show(fit.problem.plots(fit)['weighted_mean'])",
-    "from bayesfit.plots import plot_marginals\n\nshow(plot_marginals(fit.problem.params, fit.mle, fit.idata))",
+    "from bayesfit.output.plots import plot_marginals\n\nshow(plot_marginals(fit.problem.params, fit.mle, fit.idata))",
 ]
 
 NOTEBOOKS["02_line_fit.ipynb"] = [
@@ -159,7 +159,7 @@ $\\sigma^2(x(v)) = T(v)\\,C\\,T^\\mathsf{T}(v)$ with the transport matrix $T(v) 
     """md:The posterior band of the line (dashed, 68 % of the NUTS lines at each $v$) lies on the
 transported HESSE band: for a linear Gaussian model they are the same thing.""",
     "show(fit.problem.plots(fit)['line_fit'])",
-    "from bayesfit.plots import plot_pairs, plot_profiles\n\nshow(plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata))",
+    "from bayesfit.output.plots import plot_pairs, plot_profiles\n\nshow(plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata))",
     """md:The profile likelihood of each parameter is the HESSE parabola (the model is linear), and
 the marginal posterior follows it: for this model all three answers are the same.""",
     "show(plot_profiles(fit.problem.params, fit.mle, fit.idata))",
@@ -236,7 +236,7 @@ Final-state radiation adds a low-mass tail the model does not have; it is absorb
 $\\Gamma$ and a lower $M_0$ than PDG ($M_Z$ = 91.1876 GeV, $\\Gamma_Z$ = 2.4952 GeV), a known limit of
 this simple line shape.""",
     """from bayesfit.data import example_path
-from bayesfit.io import read_masses
+from bayesfit.core.io import read_masses
 
 masses, _ = read_masses(example_path("zmumu"))
 z_model = bf.models.zpeak()
@@ -275,11 +275,11 @@ model""",
     """md:## Maximum likelihood (iminuit), MAP + Laplace, NUTS
 
 The maximum-likelihood fit uses its own implementation of the likelihood, independent of the
-PyMC graph: a compiled one-pass sum over the events (`bayesfit.kernels`), checked against
+PyMC graph: a compiled one-pass sum over the events (`bayesfit.modeling.kernels`), checked against
 scipy's `crystalball` in the tests. The MAP + Laplace fit differentiates the PyMC graph twice.
 NUTS samples the same posterior with two speed-ups that change nothing but the cost: the
 likelihood and its gradient come from one compiled pass over the events, and $n$ is sampled
-in complementary log-log coordinates (`bayesfit.transforms`), in which its lopsided posterior
+in complementary log-log coordinates (`bayesfit.modeling.transforms`), in which its lopsided posterior
 is nearly symmetric.""",
     "fit = bf.fit(model, data, binned=False, sample=True, meta={\"source\": f\"simulated, {N_EVENTS:,} events\"}, **NUTS)\nfit",
     """md:The MAP sits on the MLE and the Laplace errors equal the HESSE errors: the same likelihood,
@@ -289,7 +289,7 @@ mean lies above the MLE, and the flat prior's upper bound at $n = 20$ matters.""
     "fit.gof",
     "az.summary(fit.idata, hdi_prob=0.6827)",
     "show(fit.problem.plots(fit)['dimuon_fit'])",
-    "from bayesfit.plots import plot_marginals, plot_pairs\n\nshow(plot_marginals(fit.problem.params, fit.mle, fit.idata))",
+    "from bayesfit.output.plots import plot_marginals, plot_pairs\n\nshow(plot_marginals(fit.problem.params, fit.mle, fit.idata))",
     "show(plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata, max_draws=1000))",
     """md:## Profile likelihood against marginal posterior
 
@@ -299,7 +299,7 @@ Bayesian answer is the marginal posterior: the other parameters integrated out. 
 likelihood is Gaussian the two coincide with the HESSE parabola; for the tail exponent $n$ they
 part: the profile is asymmetric, and the marginal, integrating over the long $n$–α valley, is
 wider still on the upper side.""",
-    "from bayesfit.plots import plot_contours, plot_ppc, plot_profiles\n\nshow(plot_profiles(fit.problem.params, fit.mle, fit.idata))",
+    "from bayesfit.output.plots import plot_contours, plot_ppc, plot_profiles\n\nshow(plot_profiles(fit.problem.params, fit.mle, fit.idata))",
     """md:The same comparison in two dimensions, for the three most correlated pairs: the MINOS
 contours (`Minuit.mncontour`, Δ(−2 ln L) = 2.30 and 5.99) over the posterior's 68 % and 95 %
 highest-density regions, with the HESSE ellipse.""",
@@ -309,14 +309,14 @@ highest-density regions, with the HESSE ellipse.""",
 The frequentist χ² at the MLE against the χ² distribution, and the posterior-predictive check:
 for each posterior draw, a dataset replicated from the model and its χ² against the data's χ²
 at that draw. The Bayesian p-value is the share of replicas that fit worse than the data.""",
-    "from bayesfit.report import ppc_text\n\nprint(ppc_text(fit.ppc))\nshow(plot_ppc(fit.ppc, fit.gof, title=\"dimuon\"))",
+    "from bayesfit.output.report import ppc_text\n\nprint(ppc_text(fit.ppc))\nshow(plot_ppc(fit.ppc, fit.gof, title=\"dimuon\"))",
     """md:## Real data: the CMS Υ(1S) peak
 
 CMS 2011 open data (CC0; DOI 10.7483/OPENDATA.CMS.RZ34.QR6N), shipped with bayesfit. In a window
 other than the seed's, start values and bounds are derived from the histogram (peak, width,
 background slope): `bf.fit` applies the model's `guess` before fitting.""",
     """from bayesfit.data import example_path
-from bayesfit.io import read_masses
+from bayesfit.core.io import read_masses
 
 masses, _ = read_masses(example_path("upsilon"))
 ups_fit = bf.fit(bf.models.dimuon(window=(9.0, 9.7)), masses, meta={"source": "CMS 2011, Υ(1S)"}, **NUTS)
@@ -363,7 +363,7 @@ outside, "undetermined" when N toys cannot tell (here few toys, to keep the note
 use a few hundred).""",
     """data = model.simulate([10.575, 0.04, 1.5, 5.0, 3.0, 0.65], 2000, rng=7)
 res = bf.fit(model, data, check_coverage=N_TOYS // 4, workers=1, seed=2, log=None)
-from bayesfit.report import coverage_text
+from bayesfit.output.report import coverage_text
 
 print(coverage_text(res.coverage))
 res.coverage["warnings"]""",
@@ -382,9 +382,9 @@ calibration""",
 
 Background uniform on [0, 200], signal RelBW(ρ = 36.5, scale 2.5) with fraction 0.15, 400 events.
 The seed's simple-vs-simple likelihood ratio is reproduced draw for draw (`default_rng(7)`):""",
-    """check:from bayesfit.signal import plot_null, seed_test
+    """check:from bayesfit.studies.discovery import plot_null, simple_vs_simple_test
 
-simple = seed_test()
+simple = simple_vs_simple_test()
 print(f"T_obs = {simple['t_obs']:.6f}; toys beyond it: {int((simple['t_null'] >= simple['t_obs']).sum())} "
       f"of {simple['t_null'].size}: p < {simple['p_bound_95']:.4f} at 95 % CL")""",
     """md:An analysis fits the signal fraction ($w \\ge 0$). Its $T$ then follows, without signal, Chernoff's

@@ -1,7 +1,7 @@
 """Shared fixtures: seeded generators and short NUTS settings for the test suite.
 
 Compiled functions are shared by every test of a session: bayesfit keeps them in memory per
-model structure (:mod:`bayesfit.compiled`), and the command-line tests, which run in
+model structure (:mod:`bayesfit.backend.compiled`), and the command-line tests, which run in
 subprocesses, share one on-disk cache folder made for the session (not the user's).
 """
 
@@ -28,12 +28,12 @@ def _compile_c_modules_side_by_side():
 
     The tests compile many small functions of their own (components, gradients, PyMC's); with
     PyTensor's default linker each C module parses Python's, NumPy's and the C++ library's
-    headers again. :mod:`bayesfit.c_modules` parses them once (a precompiled header) and runs
+    headers again. :mod:`bayesfit.backend.c_modules` parses them once (a precompiled header) and runs
     the compilers side by side; the modules and the code that runs are the same.
     """
     import pytensor
 
-    from bayesfit.c_modules import precompiling_mode
+    from bayesfit.backend.c_modules import precompiling_mode
 
     pytensor.config.mode = precompiling_mode()
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import bayesfit as bf
-from bayesfit.mle import fit_mle
+from bayesfit.engine.mle import fit_mle
 from bayesfit.models.dimuon_model import NAMES, START, simulate
-from bayesfit.window import BINNED_ABOVE, FIT_BINS
+from bayesfit.modeling.window import BINNED_ABOVE, FIT_BINS
 
 TRUTH = [START[k] for k in NAMES]
 

@@ -12,8 +12,8 @@ import pytest
 from pytensor.graph.fg import FunctionGraph
 from pytensor.link.c.basic import CLinker, get_module_cache
 
-from bayesfit import c_modules
-from bayesfit.c_modules import PrecompilingVMLinker, precompile, precompiling_mode
+from bayesfit.backend import c_modules
+from bayesfit.backend.c_modules import PrecompilingVMLinker, precompile, precompiling_mode
 
 
 def _debug_info(cache, since, function):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bayesfit as bf
-from bayesfit import compiled
+from bayesfit.backend import compiled
 from bayesfit.models import dimuon_model
 from bayesfit.models.weighted_mean_model import closed_form
 
@@ -34,8 +34,8 @@ def test_refit_of_new_data_of_another_length_reuses_the_compiled_map():
 def test_map_from_the_mle_takes_newton_steps_to_the_same_mode():
     """The engine starts the MAP at the MLE: a few evaluations, and the mode and Hessian L-BFGS-B
     finds from the model's start values."""
-    from bayesfit.bayes import POLISH_DISTANCE, find_map_laplace
-    from bayesfit.mle import fit_problem
+    from bayesfit.engine.bayes import POLISH_DISTANCE, find_map_laplace
+    from bayesfit.engine.mle import fit_problem
 
     model = dimuon_model.dimuon()
     problem, _ = model.prepare(model.simulate(dimuon_model.TRUTH, 3000, 1), binned=False)
@@ -175,7 +175,7 @@ def test_numba_cache_fill_child_compiles_a_structure_once(tmp_path, monkeypatch)
 
     import cloudpickle
 
-    from bayesfit import nutpie_callbacks
+    from bayesfit.backend import nutpie_callbacks
 
     calls = []
     monkeypatch.setattr(nutpie_callbacks, "compile_model", lambda model, cache_file=None: calls.append(cache_file))

@@ -8,7 +8,7 @@ from scipy import integrate, stats
 
 import bayesfit as bf
 from bayesfit.cli import main
-from bayesfit.io import InputError, read_masses
+from bayesfit.core.io import InputError, read_masses
 from bayesfit.models.dimuon_model import NAMES, START, WINDOW, simulate
 
 TRUTH = np.array([START[k] for k in NAMES])

@@ -33,7 +33,7 @@ def test_import_has_no_side_effects(tmp_path):
         before_filters = list(warnings.filters)
         backend = matplotlib.get_backend()
         import bayesfit as bf
-        import bayesfit.report, bayesfit.plots, bayesfit.api, bayesfit.models
+        import bayesfit.output.report, bayesfit.output.plots, bayesfit.api, bayesfit.models
         bf.WindowModel, bf.fit, bf.CrystalBall
         assert matplotlib.get_backend() == backend, (matplotlib.get_backend(), backend)
         assert list(warnings.filters) == before_filters
@@ -117,3 +117,20 @@ def test_readme_own_model_example(tmp_path):
     assert "Warning" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]  # no spam
     assert (tmp_path / "my-fit" / "result.json").exists()
     assert (tmp_path / "my-fit" / "posterior.nc").exists()
+
+
+def test_readme_is_for_users():
+    """The README stays a user's page: short, its two commands with the tested versions, its links alive."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 250
+    commands = [line for line in text.splitlines() if line.startswith("python3.11 -m venv")]
+    assert len(commands) == 2 and all("-c constraints.txt" in c for c in commands)
+    assert any(c.endswith("python -m bayesfit dimuon --sample") for c in commands)
+    assert any(c.endswith("&& pytest") for c in commands)
+    for target in re.findall(r"\]\(([^)#]+)\)", text):
+        if "://" not in target:
+            assert (ROOT / target).exists(), target
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert '-e ".[test]" -c constraints.txt' in ci and "\npytest" in ci

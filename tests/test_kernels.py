@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 import pytest
 
 import bayesfit as bf
-from bayesfit.kernels import cb_exp_loglike_op
+from bayesfit.modeling.kernels import cb_exp_loglike_op
 from bayesfit.models.dimuon_model import simulate
 from tests.conftest import graph_mode
 
@@ -34,7 +34,7 @@ def test_op_matches_the_pytensor_graph(problem):
 
 def test_numba_implementation_matches_perform(problem):
     """The numba function nutpie samples with gives what the Python ``perform`` gives."""
-    from bayesfit.compiled import model_data, nuts_model
+    from bayesfit.backend.compiled import model_data, nuts_model
 
     fast = problem.sampling_model()
     logp, dlogp = fast.compile_logp(mode=graph_mode()), fast.compile_dlogp(mode=graph_mode())
@@ -83,7 +83,7 @@ def test_other_structures_have_no_fast_path():
 
 def test_serial_and_parallel_sums_agree(monkeypatch):
     """Small samples use the one-thread kernel; it gives the parallel kernel's sum."""
-    from bayesfit import kernels
+    from bayesfit.modeling import kernels
     from bayesfit.models.dimuon_model import TRUTH
 
     model = bf.models.dimuon()
@@ -105,7 +105,7 @@ def _map_derivatives(problem, x, *, in_python=False):
     ``in_python``: the same function evaluated in PyTensor's Python linker, for a structure no
     fit compiles (gcc would spend ~20 s of CPU on it for one test).
     """
-    from bayesfit.compiled import _compile_map, _map_logp, map_function
+    from bayesfit.backend.compiled import _compile_map, _map_logp, map_function
 
     if in_python:
         fn = _compile_map(*_map_logp(problem.pymc_model(), problem.names), problem.names, mode=graph_mode())
@@ -122,7 +122,7 @@ def test_analytic_gradient_and_hessian_match_autodiff(events, monkeypatch):
     Inside the flat priors' box, −log p of the MAP function is the NLL up to a constant, so
     its derivatives must agree, on random points and on both the serial and parallel kernels.
     """
-    from bayesfit import kernels
+    from bayesfit.modeling import kernels
 
     monkeypatch.setattr(kernels, "PARALLEL_ABOVE", 100_000)
     model = bf.models.dimuon()
@@ -157,7 +157,7 @@ def test_analytic_hessian_gives_hesse_errors():
     iminuit with numerical derivatives only finds the same minimum; its second differences
     scatter by a per cent or two on 20,000 events (two HESSE calls differ by that much).
     """
-    from bayesfit.mle import fit_mle, fit_problem
+    from bayesfit.engine.mle import fit_mle, fit_problem
 
     model = bf.models.dimuon()
     problem = model.prepare(simulate(20_000, rng=np.random.default_rng(7)), binned=False)[0]

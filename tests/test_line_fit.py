@@ -100,7 +100,7 @@ def test_profile_is_the_hesse_parabola_for_a_linear_model(fit):
     import matplotlib
 
     matplotlib.use("Agg")
-    from bayesfit.plots import plot_profiles
+    from bayesfit.output.plots import plot_profiles
 
     fig = plot_profiles(fit.problem.params, fit.mle, fit.idata)
     for k, ax in enumerate(fig.axes[:2]):
@@ -121,7 +121,7 @@ def test_minos_contour_is_the_hesse_ellipse_for_a_linear_model(fit):
     import matplotlib
 
     matplotlib.use("Agg")
-    from bayesfit.plots import plot_contours
+    from bayesfit.output.plots import plot_contours
 
     fig = plot_contours(fit.problem.params, fit.mle, fit.idata)
     ax = fig.axes[0]

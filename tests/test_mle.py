@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bayesfit.mle import fit_mle
+from bayesfit.engine.mle import fit_mle
 
 
 def test_minos_interval_cut_off_by_a_bound_is_not_valid():

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("nutpie")
 pm = pytest.importorskip("pymc")
 
-from bayesfit.nutpie_callbacks import compile_model  # noqa: E402
+from bayesfit.backend.nutpie_callbacks import compile_model  # noqa: E402
 
 
 def _model(special=None):
@@ -87,7 +87,7 @@ def test_cacheable_erfcx_is_scipys_and_cached():
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
     from scipy import special
 
-    from bayesfit.nutpie_callbacks import _cacheable_erfcx
+    from bayesfit.backend.nutpie_callbacks import _cacheable_erfcx
 
     assert _cacheable_erfcx()
     x = pt.dvector("x")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import bayesfit as bf
-from bayesfit import report
+from bayesfit.output import figures
+from bayesfit.output import folder as output_folder
 
 DATA = {"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]}
 
@@ -22,8 +23,8 @@ def _snapshot(folder: Path) -> dict:
 
 def _check_one_complete_set(folder: Path, foreign=()):
     assert not [p for p in folder.iterdir() if p.name.startswith(".bayesfit-new") or p.name.startswith(".bayesfit-old")]
-    listed = json.loads((folder / report.MANIFEST).read_text())["files"]
-    present = {p.name for p in folder.iterdir() if p.is_file() and p.name not in (report.MANIFEST, *foreign)}
+    listed = json.loads((folder / output_folder.MANIFEST).read_text())["files"]
+    present = {p.name for p in folder.iterdir() if p.is_file() and p.name not in (output_folder.MANIFEST, *foreign)}
     assert present == set(listed)
 
 
@@ -42,7 +43,7 @@ def test_run_without_posterior_removes_the_old_posterior(tmp_path, fits):
     written = plain.save(tmp_path)
     assert not (tmp_path / "posterior.nc").exists()
     assert not list(tmp_path.glob("posterior_marginals.*"))
-    assert {p.name for p in written} == {p.name for p in tmp_path.iterdir()} - {"notes.txt", report.MANIFEST}
+    assert {p.name for p in written} == {p.name for p in tmp_path.iterdir()} - {"notes.txt", output_folder.MANIFEST}
     assert (tmp_path / "notes.txt").read_text() == "mine"
     _check_one_complete_set(tmp_path, foreign=["notes.txt"])
 
@@ -55,7 +56,7 @@ def test_failure_while_writing_leaves_the_old_set(tmp_path, fits, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report, "save_figure", broken)
+    monkeypatch.setattr(figures, "save_figure", broken)
     with pytest.raises(OSError, match="disk full"):
         plain.save(tmp_path)
     assert _snapshot(tmp_path) == before
@@ -174,7 +175,7 @@ def test_figures_of_a_failed_child_are_saved_here(tmp_path, fits):
     """The child that saves the figures while the scans run fails: this process saves them."""
     sampled, _ = fits
     sampled.save(tmp_path / "a")
-    parent, saved, fork = os.getpid(), report.save_figure, report._save_in_child
+    parent, saved, fork = os.getpid(), figures.save_figure, figures.save_in_child
     children = []
 
     def failing_in_child(fig, folder, stem):
@@ -187,8 +188,8 @@ def test_figures_of_a_failed_child_are_saved_here(tmp_path, fits):
         return children[-1]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "save_figure", failing_in_child)
-        mp.setattr(report, "_save_in_child", recorded_fork)
+        mp.setattr(figures, "save_figure", failing_in_child)
+        mp.setattr(figures, "save_in_child", recorded_fork)
         sampled.save(tmp_path / "b")
     assert children and children[0] is not None  # a child was forked, and failed
     assert {p.name for p in (tmp_path / "b").iterdir()} == {p.name for p in (tmp_path / "a").iterdir()}

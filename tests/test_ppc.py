@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 import bayesfit as bf
-from bayesfit.engine import posterior_predictive
+from bayesfit.engine.fits import posterior_predictive
 
 
 def _line_problem(y, sigma):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bayesfit.report import gof_text
+from bayesfit.output.report import gof_text
 
 
 def test_gof_line_with_degrees_of_freedom():
@@ -19,7 +19,7 @@ def test_gof_line_without_degrees_of_freedom_says_no_test():
 @pytest.mark.parametrize("error,place,text", [(0.0121, -3, "0.012"), (0.0456, -2, "0.05"), (0.0965, -2, "0.10"),
                                               (2.5, -1, "2.5"), (354.0, 1, "350"), (0.00068041, -4, "0.0007")])
 def test_pdg_place(error, place, text):
-    from bayesfit.plots import pdg_place, pdg_round
+    from bayesfit.output.formatting import pdg_place, pdg_round
 
     assert pdg_place(error) == place
     assert pdg_round(1.0, error)[1] == text
@@ -29,7 +29,7 @@ def test_table_rounds_each_row_by_its_error():
     """The lecture's weighted mean: 0.268519 ± 0.068041 reads 0.27 ± 0.07 (PDG: one digit for 680)."""
     import bayesfit as bf
     from bayesfit.models.weighted_mean_model import R, SIGMA
-    from bayesfit.report import format_table
+    from bayesfit.output.report import format_table
 
     fit = bf.fit(bf.models.weighted_mean(), {"x": R, "sigma": SIGMA}, log=None)
     row = format_table(fit).splitlines()[2].split()

@@ -9,7 +9,7 @@ test must reject both).
 import numpy as np
 import pytest
 
-from bayesfit.sbc import N_RANKS, prior_draws, ranks, sbc, uniformity
+from bayesfit.studies.sbc import N_RANKS, prior_draws, ranks, sbc, uniformity
 from tests.conftest import gaussian_peak as _gauss
 
 

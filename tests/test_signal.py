@@ -8,11 +8,11 @@ import pytest
 from scipy import integrate, stats
 
 from bayesfit.cli import main
-from bayesfit.signal import SEED, _Mixture, seed_data, seed_test, signal_test
+from bayesfit.studies.discovery import SEARCH_SETUP, _Mixture, simulate_search_data, simple_vs_simple_test, signal_test
 
 
 def test_seed_simple_test_is_reproduced_draw_for_draw():
-    r = seed_test()
+    r = simple_vs_simple_test()
     assert r["t_obs"] == pytest.approx(96.15435313231501, abs=1e-9)  # the seed prints 96.15435313231501
     assert r["p_value"] == 0.0  # the seed prints "Monte Carlo p-value: 0.0"
     assert r["p_bound_95"] == pytest.approx(1 - 0.05 ** (1 / 400))
@@ -47,8 +47,8 @@ def test_bayes_factor_smc_agrees_with_quadrature(composite):
 
 
 def test_quadrature_evidence_against_a_plain_grid():
-    x = seed_data(np.random.default_rng(3), n=150)
-    m = _Mixture(x, SEED["L"], SEED["rho"], SEED["scale"])
+    x = simulate_search_data(np.random.default_rng(3), n=150)
+    m = _Mixture(x, SEARCH_SETUP["L"], SEARCH_SETUP["rho"], SEARCH_SETUP["scale"])
     w = np.linspace(0, 1, 200_001)
     ll = np.array([m.loglike(v) for v in w[::10]])
     w = w[::10]

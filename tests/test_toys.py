@@ -12,8 +12,11 @@ import pytest
 from scipy import stats
 
 import bayesfit as bf
-from bayesfit.cli import CHECKPOINT, main
-from bayesfit.toys import NOMINAL, clopper_pearson, toys
+from bayesfit.cli import main
+from bayesfit.studies.checkpoint import FILENAME as CHECKPOINT
+from bayesfit.core.binomial import clopper_pearson
+from bayesfit.core.constants import ONE_SIGMA as NOMINAL
+from bayesfit.studies.toys import toys
 from tests.conftest import gaussian_peak as _gauss
 
 
@@ -119,7 +122,7 @@ def test_command_line_toys(tmp_path, capsys):
 
 def _synthetic_study(error_scale, n=2000, seed=0):
     """A study of one parameter whose MLE scatters with σ = 1 and whose error says error_scale."""
-    from bayesfit.toys import ToyStudy
+    from bayesfit.studies.toys import ToyStudy
 
     rng = np.random.default_rng(seed)
     v = rng.normal(0.0, 1.0, n)
@@ -130,7 +133,7 @@ def _synthetic_study(error_scale, n=2000, seed=0):
 
 @pytest.mark.parametrize("scale, verdict", [(1.0, "trusted"), (0.5, "undercovers"), (2.0, "overcovers")])
 def test_coverage_advice_verdicts(scale, verdict):
-    from bayesfit.toys import coverage_advice
+    from bayesfit.studies.coverage import coverage_advice
 
     advice = coverage_advice(_synthetic_study(scale))
     assert advice["parameters"]["x"]["hesse"]["verdict"] == verdict
@@ -139,7 +142,7 @@ def test_coverage_advice_verdicts(scale, verdict):
 
 
 def test_coverage_advice_needs_enough_toys():
-    from bayesfit.toys import coverage_advice
+    from bayesfit.studies.coverage import coverage_advice
 
     advice = coverage_advice(_synthetic_study(1.0, n=30))
     assert advice["parameters"]["x"]["hesse"]["verdict"] == "undetermined"

@@ -7,7 +7,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import stats
 
-from bayesfit.transforms import CLogLogInterval
+from bayesfit.modeling.transforms import CLogLogInterval
 
 
 def test_forward_backward_and_jacobian():

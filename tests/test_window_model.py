@@ -219,7 +219,7 @@ def test_prior_as_unnamed_distribution_or_function():
 
 def test_start_values_from_the_data_in_another_window():
     """The issue's example: the Υ(1S) window must not keep the Belle II start values."""
-    from bayesfit.io import read_masses
+    from bayesfit.core.io import read_masses
     from bayesfit.data import example_path
 
     masses = read_masses(example_path("upsilon"))[0]

@@ -1,6 +1,6 @@
 """Example data shipped inside the package (CMS Open Data, CC0; see ``README.md`` here).
 
-Use :func:`example_path` to locate a file, or :func:`bayesfit.io.read_masses` to load it.
+Use :func:`example_path` to locate a file, or :func:`bayesfit.core.io.read_masses` to load it.
 """
 
 from importlib import resources

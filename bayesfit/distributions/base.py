@@ -34,7 +34,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from ..parameter import Parameter
+from bayesfit.core.parameter import Parameter
 
 __all__ = ["Component", "logdiffexp"]
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytensor.tensor as pt
 from numpy.polynomial import chebyshev as npcheb
 
-from .base import Component
+from bayesfit.distributions.base import Component
 
 __all__ = ["Chebyshev", "logpdf", "logcdf", "log_bin_probabilities", "ref_logpdf",
            "ref_bin_probabilities"]

@@ -31,9 +31,9 @@ from pymc.distributions.shape_utils import rv_size_is_none
 from pytensor.tensor.random.op import RandomVariable
 from scipy import special
 
-from .base import Component, logdiffexp
+from bayesfit.distributions.base import Component, logdiffexp
 
-__all__ = ["CrystalBall", "CrystalBallDist", "logpdf", "logcdf", "log_window", "lognorm", "ppf",
+__all__ = ["CrystalBall", "CrystalBallDist", "logpdf", "logcdf", "log_window", "log_shape_integral", "ppf",
            "random", "ref_logpdf", "ref_cdf", "ref_log_window"]
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -51,7 +51,7 @@ def _log_core_weight(alpha):
     return _LOG_SQRT_2PI + pt.log(0.5 * pt.erfc(-alpha / np.sqrt(2)))
 
 
-def lognorm(alpha, n):
+def log_shape_integral(alpha, n):
     """Return log(C + D), the log integral of the standardised shape over the real line."""
     return pt.logaddexp(_log_tail_weight(alpha, n), _log_core_weight(alpha))
 
@@ -81,7 +81,7 @@ def logpdf(x, mu, sigma, alpha, n):
     # reach −1 and its (discarded) gradient would be NaN.
     t_tail = pt.minimum(t, -alpha)
     tail = -0.5 * alpha**2 - n * pt.log1p(alpha * (-alpha - t_tail) / n)
-    return pt.switch(t > -alpha, core, tail) - lognorm(alpha, n) - pt.log(sigma)
+    return pt.switch(t > -alpha, core, tail) - log_shape_integral(alpha, n) - pt.log(sigma)
 
 
 def logcdf(x, mu, sigma, alpha, n):
@@ -110,7 +110,7 @@ def logcdf(x, mu, sigma, alpha, n):
     t_core = pt.maximum(t, -alpha)
     gauss = np.sqrt(2 * np.pi) * 0.5 * (pt.erfc(-t_core / np.sqrt(2)) - pt.erfc(alpha / np.sqrt(2)))
     core = pt.log(pt.exp(log_c) + gauss)
-    return pt.switch(t > -alpha, core, tail) - lognorm(alpha, n)
+    return pt.switch(t > -alpha, core, tail) - log_shape_integral(alpha, n)
 
 
 def logsf(x, mu, sigma, alpha, n):
@@ -125,7 +125,7 @@ def logsf(x, mu, sigma, alpha, n):
     t = (x - mu) / sigma
     t_hi = pt.maximum(t, 0.0)
     upper = (np.log(np.sqrt(2 * np.pi) * 0.5) + pt.log(pt.erfcx(t_hi / np.sqrt(2))) - 0.5 * t_hi**2
-             - lognorm(alpha, n))
+             - log_shape_integral(alpha, n))
     # the cap keeps log1mexp finite (with a finite gradient) where the untaken branch sees F = 1
     lower = pt.log1mexp(pt.minimum(logcdf(x, mu, sigma, alpha, n), -1e-300))
     return pt.switch(t > 0, upper, lower)

@@ -22,8 +22,8 @@ import numpy as np
 import pytensor.tensor as pt
 from scipy import special
 
-from .base import Component
-from .crystalball import _log_tail_weight
+from bayesfit.distributions.base import Component
+from bayesfit.distributions.crystalball import _log_tail_weight
 
 __all__ = ["DoubleCrystalBall", "logpdf", "logcdf", "logsf", "ref_logpdf", "ref_cdf"]
 
@@ -35,7 +35,8 @@ def _log_core(alpha_l, alpha_r):
     return np.log(_SQRT_2PI) + pt.log(0.5 * (pt.erfc(-alpha_r / np.sqrt(2)) - pt.erfc(alpha_l / np.sqrt(2))))
 
 
-def _lognorm(alpha_l, n_l, alpha_r, n_r):
+def _log_shape_integral(alpha_l, n_l, alpha_r, n_r):
+    """Return the log integral of the standardised double-sided shape over the real line."""
     return pt.logsumexp(pt.stack([_log_tail_weight(alpha_l, n_l), _log_core(alpha_l, alpha_r),
                                   _log_tail_weight(alpha_r, n_r)]))
 
@@ -65,7 +66,7 @@ def logpdf(x, mu, sigma, alpha_l, n_l, alpha_r, n_r):
     left = -0.5 * alpha_l**2 - n_l * pt.log1p(alpha_l * (-alpha_l - t_l) / n_l)
     right = -0.5 * alpha_r**2 - n_r * pt.log1p(alpha_r * (t_r - alpha_r) / n_r)
     g = pt.switch(t < -alpha_l, left, pt.switch(t > alpha_r, right, -0.5 * t**2))
-    return g - _lognorm(alpha_l, n_l, alpha_r, n_r) - pt.log(sigma)
+    return g - _log_shape_integral(alpha_l, n_l, alpha_r, n_r) - pt.log(sigma)
 
 
 def logcdf(x, mu, sigma, alpha_l, n_l, alpha_r, n_r):
@@ -89,7 +90,7 @@ def logcdf(x, mu, sigma, alpha_l, n_l, alpha_r, n_r):
     upper_part = -pt.expm1((1 - n_r) * pt.log1p(alpha_r * (t_r - alpha_r) / n_r))
     right = pt.log(pt.exp(log_cl) + pt.exp(_log_core(alpha_l, alpha_r)) + pt.exp(log_cr) * upper_part)
     out = pt.switch(t < -alpha_l, left, pt.switch(t > alpha_r, right, core))
-    return out - _lognorm(alpha_l, n_l, alpha_r, n_r)
+    return out - _log_shape_integral(alpha_l, n_l, alpha_r, n_r)
 
 
 def logsf(x, mu, sigma, alpha_l, n_l, alpha_r, n_r):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from .base import Component
+from bayesfit.distributions.base import Component
 
 __all__ = ["Exponential", "logpdf", "logcdf", "log_bin_probabilities", "ref_logpdf",
            "ref_bin_probabilities", "ref_log_norm_derivatives", "ppf", "random"]
@@ -120,7 +120,7 @@ def ref_log_norm_derivatives(slope, lo, hi):
 
     They are the mean and the variance of x − lo under the window's exponential:
     w/(1 − e^(−z)) − 1/s and w²·(1/z² − 1/(4 sinh²(z/2))), z = s·w. Where they cancel,
-    their series w·(1/2 + z/12) (|z| < 10⁻³) and w²·(1/12 − z²/240) (|z| < 10⁻²) are used,
+    their series w·(1/2 + z/12) (\\|z\\| < 10⁻³) and w²·(1/12 − z²/240) (\\|z\\| < 10⁻²) are used,
     exact to 10⁻¹² of their size. The maximum-likelihood fit's analytic gradient and Hessian
     use them.
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytensor.tensor as pt
 from scipy import special
 
-from .base import Component
+from bayesfit.distributions.base import Component
 
 __all__ = ["Gaussian", "logpdf", "logcdf", "logsf", "ref_logpdf", "ref_cdf", "ppf"]
 

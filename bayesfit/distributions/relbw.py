@@ -35,7 +35,7 @@ from pymc.distributions.shape_utils import rv_size_is_none
 from pytensor.tensor.random.op import RandomVariable
 from scipy import stats
 
-from .base import Component
+from bayesfit.distributions.base import Component
 
 __all__ = ["RelBW", "RelBWRho", "RelBreitWigner", "logpdf", "logcdf", "ref_logpdf", "ref_cdf",
            "mean", "second_moment"]

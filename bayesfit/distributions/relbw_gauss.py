@@ -27,8 +27,8 @@ import numpy as np
 import pytensor.tensor as pt
 from scipy import stats
 
-from . import relbw
-from .base import Component
+from bayesfit.distributions import relbw
+from bayesfit.distributions.base import Component
 
 __all__ = ["RelBWGauss", "logpdf", "logcdf", "ref_logpdf", "ref_cdf", "N_NODES"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytensor.tensor as pt
 from scipy import stats
 
-from .base import Component
+from bayesfit.distributions.base import Component
 
 __all__ = ["Uniform", "logpdf", "logcdf", "log_bin_probabilities", "ref_logpdf",
            "ref_bin_probabilities", "ppf"]

@@ -1,0 +1,313 @@
+"""The three fits of one problem, and their comparison.
+
+:func:`run_fits` takes a :class:`bayesfit.modeling.problem.Problem` (a model bound to data) and returns a
+:class:`FitResult` holding the iminuit fit, the MAP + Laplace fit, optionally the NUTS
+posterior, the per-parameter comparison, the goodness of fit, the diagnostics and the timings.
+Users reach it through :func:`bayesfit.fit`; the result prints itself as the comparison table,
+is indexed by parameter name (``res["mu"].hesse``), and writes every output with
+:meth:`FitResult.save` (:mod:`bayesfit.engine.result`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import partial
+
+import arviz as az
+import numpy as np
+
+from bayesfit.engine.bayes import MAPResult, default_sampler, find_map_laplace, sample_nuts, start_point
+from bayesfit.core.constants import ONE_SIGMA
+from bayesfit.core.posterior import posterior_draws
+from bayesfit.engine.mle import MLEResult, fit_problem
+from bayesfit.engine.result import FitResult
+
+__all__ = ["run_fits", "compare", "posterior_predictive", "HDI_PROB"]
+
+#: Probability content of the highest-density interval quoted next to the ±1σ errors.
+HDI_PROB = ONE_SIGMA
+#: Convergence thresholds (Vehtari et al. 2021, as used by ArviZ).
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
+    """Put the three fits side by side, parameter by parameter.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Parameter names.
+    mle, map_ : MLEResult, MAPResult
+    idata : arviz.InferenceData, optional
+        NUTS posterior.
+
+    Returns
+    -------
+    dict
+        ``{name: {"mle", "hesse", "minos", "map", "laplace_sd", "posterior",
+        "laplace_over_hesse", "sd_over_hesse", "map_minus_mle_in_hesse"}}`` where
+        ``posterior`` is ``{"mean", "sd", "hdi_68", "r_hat", "ess_bulk"}`` or ``None``.
+    """
+    summary = None
+    if idata is not None:
+        hdi = az.hdi(idata, var_names=list(names), hdi_prob=HDI_PROB)
+        ess = az.ess(idata, var_names=list(names), method="bulk")
+        rhat = az.rhat(idata, var_names=list(names))
+        summary = {
+            n: {
+                "mean": float(idata.posterior[n].mean()),
+                "sd": float(idata.posterior[n].std(ddof=1)),
+                "hdi_68": [float(v) for v in hdi[n].values],
+                "r_hat": float(rhat[n]),
+                "ess_bulk": float(ess[n]),
+            }
+            for n in names
+        }
+    out = {}
+    laplace_sd = map_.sd
+    for i, n in enumerate(names):
+        hesse = float(mle.errors[i])
+        post = summary[n] if summary else None
+        out[n] = {
+            "mle": float(mle.values[i]),
+            "hesse": hesse,
+            "minos": list(mle.minos[n]),
+            "map": float(map_.values[i]),
+            "laplace_sd": float(laplace_sd[i]),
+            "posterior": post,
+            "laplace_over_hesse": float(laplace_sd[i] / hesse),
+            "sd_over_hesse": float(post["sd"] / hesse) if post else None,
+            "map_minus_mle_in_hesse": float((map_.values[i] - mle.values[i]) / hesse),
+        }
+    return out
+
+
+def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
+    warnings = []
+    if not mle.valid:
+        warnings.append("MIGRAD did not find a valid minimum: the frequentist errors are unreliable")
+    elif not mle.accurate:
+        warnings.append("the HESSE covariance is not accurate (not positive definite or forced)")
+    if mle.at_limit:
+        warnings.append(f"parameter(s) at a bound: {', '.join(mle.at_limit)}; widen the bounds")
+    cut = mle.minos_at_limit
+    if cut:
+        warnings.append("MINOS interval cut off by a parameter bound (the error on that side is only the "
+                        "distance to the bound): " + ", ".join(f"{n} ({side})" for n, side in cut.items()))
+    bad_minos = [n for n, ok in mle.minos_valid.items() if not ok and n not in cut]
+    if mle.valid and bad_minos:
+        warnings.append(f"MINOS interval invalid for: {', '.join(bad_minos)}")
+    if not map_.converged:
+        warnings.append(f"the MAP search did not converge ({map_.message})")
+    if not map_.posdef:
+        warnings.append("the Hessian at the MAP is not positive definite: no Laplace errors")
+    diag = {
+        "migrad_valid": mle.valid,
+        "hesse_accurate": mle.accurate,
+        "minos_valid": mle.minos_valid,
+        "minos_at_limit": mle.minos_at_limit,
+        "at_limit": list(mle.at_limit),
+        "nll_min": mle.fval,
+        "nfcn": mle.nfcn,
+        "map_converged": map_.converged,
+        "laplace_posdef": map_.posdef,
+        "divergences": None,
+        "r_hat_max": None,
+        "ess_bulk_min": None,
+    }
+    if idata is not None:
+        div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+        rhat = max(c["posterior"]["r_hat"] for c in comparison.values())
+        ess = min(c["posterior"]["ess_bulk"] for c in comparison.values())
+        diag.update(divergences=div, r_hat_max=rhat, ess_bulk_min=ess)
+        if div:
+            warnings.append(f"{div} divergent NUTS transition(s): the posterior may be biased")
+        if not rhat <= RHAT_MAX:
+            warnings.append(f"r_hat = {rhat:.3f} > {RHAT_MAX}: chains disagree, sample longer")
+        if not ess >= ESS_MIN:
+            warnings.append(f"bulk ESS = {ess:.0f} < {ESS_MIN}: too few effective draws, sample longer")
+    diag["warnings"] = warnings
+    diag["ok"] = not warnings
+    return diag
+
+
+#: Posterior draws used by the posterior-predictive check (evenly thinned).
+PPC_DRAWS = 1000
+
+
+def posterior_predictive(problem, idata, *, seed=None, draws=PPC_DRAWS) -> dict | None:
+    """Return the posterior-predictive χ² check of a fit (Gelman, Meng and Stern 1996).
+
+    For each of ``draws`` posterior draws θ (evenly thinned from the chains) a dataset is
+    drawn from the model at θ; the check compares the χ² of the observed data at θ with the
+    χ² of the replica at θ (the model's :meth:`~bayesfit.modeling.problem.Problem.discrepancy`). The
+    Bayesian p-value is the fraction of draws whose replica has the larger χ²: near 0 the
+    data fit worse than the model's own datasets, near 1 better. Unlike the frequentist
+    χ² p-value it needs no asymptotic distribution and it averages over the posterior
+    instead of plugging in the MLE.
+
+    Parameters
+    ----------
+    problem : bayesfit.modeling.problem.Problem
+    idata : arviz.InferenceData
+        The NUTS posterior.
+    seed : int, optional
+        Seed of the replicas (independent of the sampler's stream).
+    draws : int
+        Posterior draws to use.
+
+    Returns
+    -------
+    dict or None
+        ``{"p_value", "p_value_error", "draws", "observed", "replicated"}``, the last two
+        arrays of χ² per draw; ``None`` where the model has no discrepancy.
+    """
+    post = posterior_draws(idata, problem.names)
+    pick = np.unique(np.linspace(0, len(post) - 1, min(draws, len(post))).round().astype(int))
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1] if seed is not None else None)
+    out = problem.discrepancy(post[pick], rng)
+    if out is None:
+        return None
+    observed, replicated = out
+    p = float(np.mean(replicated >= observed))
+    return {"p_value": p, "p_value_error": math.sqrt(p * (1 - p) / len(pick)), "draws": int(len(pick)),
+            "observed": observed, "replicated": replicated}
+
+
+def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=None,
+             sampler="auto", progressbar=True, log=print, notes=(), minos=True, ppc=True) -> FitResult:
+    """Fit one problem three ways: iminuit, MAP + Laplace, and (optionally) NUTS.
+
+    Parameters
+    ----------
+    problem : bayesfit.modeling.problem.Problem
+        The model and its data.
+    sample : bool
+        Also sample the posterior with NUTS.
+    draws, tune, chains : int
+        NUTS settings (per chain).
+    seed : int, optional
+        Random seed of the sampler.
+    sampler : {"auto", "pymc", "nutpie"}
+        NUTS backend; ``"auto"`` picks with :func:`bayesfit.engine.bayes.default_sampler`.
+    progressbar : bool
+        Show the sampler's progress bar.
+    log : callable
+        Receives one line of progress per stage; ``print`` by default.
+    notes : sequence of str
+        Decisions taken before the fit, kept in the result.
+    minos : bool
+        Run MINOS after HESSE (toy studies that need no MINOS skip it: it costs ten MIGRADs).
+    ppc : bool
+        With a posterior, run the posterior-predictive check (:func:`posterior_predictive`).
+
+    Returns
+    -------
+    FitResult
+    """
+    from bayesfit.backend.compiled import COMPILED, LOADED, WAITING, cache_dir, map_function, nuts_model, start_numba_cache_fill
+
+    names = problem.names
+    timing, compiled = {}, {}
+    t0 = time.perf_counter()
+    with _stage(log, "maximum likelihood (iminuit MIGRAD, HESSE, MINOS)", timing, "mle"):
+        mle = fit_problem(problem, minos=minos)
+
+    model = problem.pymc_model()
+    fill = None
+    if sample:
+        if sampler == "auto":
+            sampler = default_sampler()
+        nuts_pm = problem.sampling_model()
+        nuts_pm = model if nuts_pm is None else nuts_pm
+        if sampler == "nutpie":
+            fill = start_numba_cache_fill(nuts_pm)
+            if fill is not None:
+                log("compiling the sampler's model for PyTensor's numba cache in a background process "
+                    "(first run of this model only) ...")
+    try:
+        fn, compiled["map_laplace"] = _obtain(log, timing, "map_laplace_compile", partial(map_function, model, names), {
+            COMPILED: "compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
+                      f"(first run of this model only, then cached in {cache_dir()}) ...",
+            LOADED: "loading the compiled MAP + Laplace functions from the disk cache ...",
+            WAITING: "another process is compiling this model's MAP + Laplace functions; waiting for it ..."})
+        with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
+            # From the MLE when MIGRAD found one: a warm start, a few evaluations of the graph
+            # instead of a hundred. The mode is found and checked (distance to it below 1e-3 σ)
+            # with the PyMC graph's own gradient and Hessian, so MAP = MLE stays a comparison
+            # of two codes.
+            start = mle.values if mle.valid and np.all(np.isfinite(mle.values)) else problem.start
+            map_ = find_map_laplace(names=names, start=start, bounds=problem.bounds, function=fn)
+
+        idata = None
+        if sample:
+            nuts = None
+            if sampler == "nutpie":
+                nuts, compiled["nuts"] = _obtain(log, timing, "nuts_compile", partial(nuts_model, nuts_pm, fill=fill), {
+                    COMPILED: "compiling the sampler's model with nutpie/numba (once per process) ..."})
+            with _stage(log, f"NUTS ({sampler}): {chains} chains x ({tune} tune + {draws} draws)", timing, "nuts"):
+                idata = sample_nuts(
+                    draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                    progressbar=progressbar, initvals=start_point(map_, problem.bounds, seed),
+                    model=nuts_pm, nuts=nuts,
+                )
+            idata.attrs["sampler"] = sampler
+    finally:
+        if fill is not None:
+            fill.cancel()  # a no-op once it has finished; stops it if the fit failed first
+
+    comparison = compare(names, mle, map_, idata)
+    gof = problem.gof(mle.values)
+    predictive = posterior_predictive(problem, idata, seed=seed) if idata is not None and ppc else None
+    diagnostics = _diagnostics(mle, map_, idata, comparison)
+    if sample:
+        diagnostics["sampler"] = sampler
+    if problem.warnings:
+        diagnostics["warnings"].extend(problem.warnings)
+        diagnostics["ok"] = False
+    if problem.meta.get("independent_mle") is False:
+        diagnostics["warnings"].append("a component has no numpy/scipy reference: the MLE evaluated the "
+                                       "same PyTensor graph as the MAP, so MAP = MLE is not an "
+                                       "independent check")
+        diagnostics["ok"] = False
+    timing["total"] = time.perf_counter() - t0
+    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled, predictive)
+
+
+def _obtain(log, timing, key, get, messages):
+    """Return ``get(announce=...)``'s compiled object and how it was obtained, timed into ``timing[key]``.
+
+    ``get`` calls ``announce(kind)`` before slow work (compiling, loading); the matching line of
+    ``messages`` is logged then, and the time when it ends. Work reused in memory stays silent.
+    """
+    announced = []
+
+    def announce(kind):
+        announced.append(kind)
+        log(messages[kind])
+
+    t = time.perf_counter()
+    obj, how = get(announce=announce)
+    timing[key] = time.perf_counter() - t
+    if announced:
+        log(f"  done in {timing[key]:.1f} s")
+    return obj, how
+
+
+class _stage:
+    """Time a stage into ``timing[key]``, saying when it starts and ends."""
+
+    def __init__(self, log, title, timing, key):
+        self.log, self.title, self.timing, self.key = log, title, timing, key
+
+    def __enter__(self):
+        self.log(f"{self.title} ...")
+        self.t = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timing[self.key] = time.perf_counter() - self.t
+        if exc[0] is None:
+            self.log(f"  done in {self.timing[self.key]:.2f} s")
+        return False
