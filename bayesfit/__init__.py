@@ -54,6 +54,7 @@ _EXPORTS = {
     "sbc": "studies.sbc",
     "signal_test": "studies.discovery",
     "FitResult": "engine.result",
+    "load": "engine.result",
     "InputError": "core.io",
     "Component": "distributions",
     "Gaussian": "distributions",

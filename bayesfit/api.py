@@ -55,7 +55,8 @@ def _silent(message):
 
 
 def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains=4, seed=None,
-        sampler="auto", progressbar=True, log=_stderr, meta=None, check_coverage=0, workers=None) -> FitResult:
+        sampler="auto", progressbar=True, log=_stderr, meta=None, check_coverage=0, workers=None,
+        minos=True) -> FitResult:
     """Fit a model to data three ways: iminuit MLE, MAP + Laplace, and (optionally) NUTS.
 
     Parameters
@@ -91,6 +92,9 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
         in the result, a warning for each interval that undercovers. 0 (the default) runs none.
     workers : int, optional
         Worker processes of the coverage toys (:func:`bayesfit.studies.toys.toys`).
+    minos : bool
+        Run MINOS after HESSE (default). MINOS refits the model a dozen times per parameter:
+        ``False`` skips it for quick fits of large samples; the MINOS columns are then empty.
 
     Returns
     -------
@@ -123,7 +127,7 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     if isinstance(check_coverage, bool) or not isinstance(check_coverage, int) or check_coverage < 0:
         raise InputError(f"check_coverage: need a number of toys ≥ 0 (got {check_coverage!r})")
     result = run_fits(problem, sample=sample, draws=draws, tune=tune, chains=chains, seed=seed,
-                      sampler=sampler, progressbar=progressbar, log=log, notes=notes)
+                      sampler=sampler, progressbar=progressbar, log=log, notes=notes, minos=minos)
     if check_coverage:
         from bayesfit.studies.coverage import coverage_advice
         from bayesfit.studies.toys import toys
@@ -132,7 +136,7 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
         log(f"coverage check: {check_coverage:,} toys of {problem.n_data:,} events at the fitted point "
             f"({', '.join(fits)}) ...")
         study = toys(model, check_coverage, problem.n_data, truth=result.mle.values, seed=seed or 0, fits=fits,
-                     workers=workers, progress=log is not _silent)
+                     workers=workers, progress=log is not _silent, minos=minos)
         result.coverage = coverage_advice(study)
         result.diagnostics["warnings"].extend(result.coverage["warnings"])
         if result.coverage["warnings"]:

@@ -69,12 +69,40 @@ def _integer(least, most):
 
 def _finite(text):
     try:
+        if "_" in text:  # float() reads "1_0.5" as 10.5: a typing error on a command line
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"need a finite number, got {text!r}")
     return value
+
+
+def _folder(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name a folder (. for the current one)")
+    return Path(text)
+
+
+def _negative_numbers_as_values(argv):
+    """Return ``argv`` with negative numbers in exponent notation (``-1e60``) kept as values.
+
+    argparse takes a word that starts with "-" for an option unless it looks like ``-5`` or
+    ``-0.5``; ``--range -1e60 1e60`` then fails with "expected 2 arguments". No option of
+    bayesfit is a number, so such a word gets a leading space, which ``float`` ignores.
+    """
+    out = []
+    for word in argv:
+        if word.startswith("-") and not word.startswith("--"):
+            try:
+                float(word)
+            except ValueError:
+                pass
+            else:
+                word = " " + word
+        out.append(word)
+    return out
 
 
 _seed = _integer(0, MAX_SEED)
@@ -105,9 +133,11 @@ def _add_common(parser):
                    help="random seed for the sampler and for simulated data (default: 1234)")
     g.add_argument("--sampler", choices=["auto", "pymc", "nutpie"], default="auto",
                    help="NUTS implementation; 'auto' takes nutpie when installed (default: auto)")
-    g.add_argument("--out", type=Path, default=None, metavar="DIR",
+    g.add_argument("--out", type=_folder, default=None, metavar="DIR",
                    help="output folder (default: bayesfit-out/<model>)")
     g.add_argument("--no-progress", action="store_true", help="hide the sampler's progress bar")
+    g.add_argument("--no-minos", action="store_true",
+                   help="skip MINOS (its intervals and the MINOS contours); for quick fits of large samples")
     g.add_argument("--check-coverage", type=_integer(0, MAX_TOYS), default=0, metavar="N",
                    help="run N toys at the fitted point and say whether each interval covers at this "
                         "sample size (window models; default: 0, none)")
@@ -210,7 +240,7 @@ def _add_signal(sub):
     p.add_argument("--seed", type=_seed, default=SEARCH_SETUP["seed"], metavar="S",
                    help="seed of the seed's sample and of the toys (default: %(default)s, the seed's)")
     p.add_argument("--no-smc", action="store_true", help="skip the SMC evidence (quadrature only)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: bayesfit-out/signal)")
+    p.add_argument("--out", type=_folder, default=None, metavar="DIR", help="output folder (default: bayesfit-out/signal)")
 
 
 def _run_signal(args, prog):
@@ -219,8 +249,10 @@ def _run_signal(args, prog):
 
     from bayesfit.core.jsonable import to_jsonable
     from bayesfit.core.io import read_masses
+    from bayesfit.output import folder
     from bayesfit.output.figures import save_figure
-    from bayesfit.studies.discovery import SEARCH_SETUP, plot_null, simple_vs_simple_test, signal_test
+    from bayesfit.studies.discovery import (SEARCH_SETUP, check_search_data, plot_null, signal_test,
+                                            simple_vs_simple_test)
 
     out = args.out if args.out is not None else Path("bayesfit-out") / "signal"
     t0 = time.perf_counter()
@@ -231,6 +263,7 @@ def _run_signal(args, prog):
         if args.data is not None:
             data, dropped = read_masses(args.data, column=args.column)
             source = str(args.data)
+            check_search_data(data)  # before any line of progress: bad data get one line
             if dropped:
                 print(f"{prog}: warning: {args.data}: dropped {dropped} NaN/inf value(s)", file=sys.stderr)
         say("the seed's simple-vs-simple test (w, rho, scale known) ...")
@@ -243,7 +276,6 @@ def _run_signal(args, prog):
         source = f"{args.data}: " if args.data else ""
         print(f"{prog}: error: {source}{err}", file=sys.stderr)
         return 2
-    out.mkdir(parents=True, exist_ok=True)
     doc = {"source": source, "seed": args.seed,
            "simple_test": {"description": "the seed's test: w, rho, scale known; T = 2 (ln L1 - ln L0)",
                            "t_obs": simple["t_obs"], "p_value": simple["p_value"],
@@ -251,8 +283,10 @@ def _run_signal(args, prog):
            if args.data is None else None,
            "composite_test": {**{k: v for k, v in result.items() if k != "t_null"},
                               "t_null": np.asarray(result["t_null"]).tolist()}}
-    (out / "result.json").write_text(json.dumps(to_jsonable(doc), indent=1, allow_nan=False) + "\n")
-    written = [out / "result.json", *save_figure(plot_null(result), out, "null_distribution")]
+    with folder.staged(out) as new:  # replaces the previous run's set as a whole
+        (new / "result.json").write_text(json.dumps(to_jsonable(doc), indent=1, allow_nan=False) + "\n")
+        save_figure(plot_null(result), new, "null_distribution")
+    written = folder.written(out)
     r = result
     print()
     if args.data is None:
@@ -314,20 +348,34 @@ def _add_toys(sub, simulating):
     g.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study whose finished toys are in --out (same model, truth, events, seed)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: bayesfit-out/toys-<model>)")
+    p.add_argument("--out", type=_folder, default=None, metavar="DIR", help="output folder (default: bayesfit-out/toys-<model>)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress line")
     p.set_defaults(toys_model_modules=simulating)
 
 
+#: Seconds to wait for a Dask scheduler given with ``--scheduler`` before calling it unreachable.
+SCHEDULER_TIMEOUT_S = 5
+
+
 @contextlib.contextmanager
 def _dask_client(address):
-    """Yield a client of the Dask scheduler at ``address`` (closed afterwards), or None without one."""
+    """Yield a client of the Dask scheduler at ``address`` (closed afterwards), or None without one.
+
+    Raises
+    ------
+    InputError
+        No scheduler answers at ``address`` within :data:`SCHEDULER_TIMEOUT_S`: bad input.
+    """
     if not address:
         yield None
         return
     from distributed import Client
 
-    client = Client(address, timeout="20s")
+    try:
+        client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise InputError(f"--scheduler {address}: no Dask scheduler answered within {SCHEDULER_TIMEOUT_S} s "
+                         f"({type(err).__name__})") from None
     try:
         yield client
     finally:
@@ -344,10 +392,10 @@ def _run_sbc(args, prog, model, out):
                   f"({args.tune} + {args.draws})", file=sys.stderr)
             result = sbc(model, args.toys, args.events, seed=args.seed, draws=args.draws, tune=args.tune,
                          chains=args.chains, workers=args.workers, client=client, progress=not args.no_progress)
-    except ValueError as err:
+    except (ValueError, InputError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
-    except (OSError, TimeoutError) as err:  # an unreachable --scheduler, as for plain toys
+    except (OSError, TimeoutError) as err:  # the cluster failed during the study
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -364,7 +412,7 @@ def _run_sbc(args, prog, model, out):
 def _run_toys(args, prog):
     """Run ``toys MODEL``; return the exit status."""
     from bayesfit.models import factory
-    from bayesfit.studies.toys import toys
+    from bayesfit.studies.toys import resolve_truth, toys
 
     module = args.toys_model_modules[args.model]
     model = factory(module)()
@@ -373,43 +421,55 @@ def _run_toys(args, prog):
     for item in args.truth:
         name, sep, value = item.partition("=")
         try:
-            truth[name] = _finite(value)
+            number = _finite(value)
         except argparse.ArgumentTypeError:
             sep = ""
         if not sep:
             print(f"{prog}: error: --truth: expected NAME=VALUE with a finite number, got {item!r}", file=sys.stderr)
             return 2
-    try:
+        if name in truth:
+            print(f"{prog}: error: --truth: {name} is given twice ({name}={truth[name]:g} and {item})", file=sys.stderr)
+            return 2
+        truth[name] = number
+    fits = ("mle",) + (("map",) if args.map else ()) + (("nuts",) if args.nuts else ())
+    checkpoint = out / checkpoints.FILENAME
+    try:  # every check before any line of progress or any toy
         _check_out(out)
-    except InputError as err:
+        try:
+            truth_values = resolve_truth(model, truth or None)
+        except ValueError as err:
+            raise InputError(f"--truth: {err}") from None
+        if args.resume and checkpoint.is_file() and not args.sbc:
+            header = checkpoints.study_header(model, truth_values, args.events, args.poisson, args.seed, fits,
+                                              not args.no_minos, args.toys)
+            checkpoints.read(checkpoint, header)
+    except (InputError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
-    checkpoint = out / checkpoints.FILENAME
     if args.sbc:
         return _run_sbc(args, prog, model, out)
     try:
         if not args.resume and checkpoint.exists():
             checkpoint.unlink()
         out.mkdir(parents=True, exist_ok=True)
-        fits = ("mle",) + (("map",) if args.map else ()) + (("nuts",) if args.nuts else ())
         with _dask_client(args.scheduler) as client:
             print(f"[{args.model}] {args.toys:,} toys of {args.events:,} events, fits: {', '.join(fits)}"
                   f"{'' if args.no_minos else ' (with MINOS)'}; checkpoint {checkpoint}", file=sys.stderr)
-            study = toys(model, args.toys, args.events, truth=truth or None, poisson=args.poisson, seed=args.seed,
+            study = toys(model, args.toys, args.events, truth=truth_values, poisson=args.poisson, seed=args.seed,
                          fits=fits, minos=not args.no_minos,
                          nuts={"draws": args.draws, "tune": args.tune, "chains": args.chains},
                          workers=args.workers, client=client, checkpoint=checkpoint, progress=not args.no_progress)
-    except ValueError as err:
+    except (ValueError, InputError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError) as err:  # the cluster failed during the study
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; the finished toys are kept in {checkpoint}: run again with --resume "
-              "to continue", file=sys.stderr)
+        print(f"{prog}: interrupted; the output folder holds the previous run's files, and the finished toys are "
+              f"kept in {checkpoint}: run again with --resume to continue", file=sys.stderr)
         return 130
-    written = study.save(out)
+    written = study.save(out, include=[checkpoint])  # the new set replaces the previous run's as a whole
     print()
     print(study.table())
     rate = study.timing_s.get("toys_per_s")
@@ -487,6 +547,9 @@ def _build(args):
 
 def _check_out(out: Path):
     """Raise :class:`InputError` unless ``out`` is, or can be made, a writable folder."""
+    for part in (out, *out.absolute().parents):
+        if part.is_symlink() and not part.exists():
+            raise InputError(f"--out {out}: {part} is a symbolic link to nothing (a loop, or a missing target)")
     if out.exists():
         if not out.is_dir():
             raise InputError(f"--out {out}: exists and is not a folder")
@@ -549,15 +612,30 @@ def main(argv=None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print("bayesfit: interrupted; the output folder holds one complete set of files (the previous "
-              "run's, or this run's if it had finished writing)", file=sys.stderr)
-        return 130
-    except SystemExit as stop:
-        if stop.code == 128 + signal.SIGTERM:
+    except (KeyboardInterrupt, SystemExit, SystemError) as err:
+        stop = _interruption(err)
+        if isinstance(stop, KeyboardInterrupt):
+            print("bayesfit: interrupted; the output folder holds one complete set of files (the previous "
+                  "run's, or this run's if it had finished writing)", file=sys.stderr)
+            return 130
+        if isinstance(stop, SystemExit) and stop.code == 128 + signal.SIGTERM:
             print("bayesfit: terminated; the output folder holds one complete set of files (the previous "
                   "run's, or this run's if it had finished writing)", file=sys.stderr)
+            raise stop from None
         raise
+
+
+def _interruption(err):
+    """Return the Ctrl-C or SIGTERM behind ``err``, else ``err`` itself.
+
+    A signal whose handler raises while compiled code (numba, iminuit's C++) calls back into
+    Python comes back as a ``SystemError`` ("... returned a result with an exception set")
+    whose cause is the ``KeyboardInterrupt`` or ``SystemExit``.
+    """
+    seen = err
+    while isinstance(seen, SystemError) and (seen.__cause__ or seen.__context__) is not None:
+        seen = seen.__cause__ or seen.__context__
+    return seen if isinstance(seen, (KeyboardInterrupt, SystemExit)) else err
 
 
 def _run(argv):
@@ -567,7 +645,7 @@ def _run(argv):
     # between calls, so a busy machine slows a fit down gracefully; must precede their start
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_numbers_as_values(sys.argv[1:] if argv is None else argv))
     prog = f"bayesfit {args.command}"
     if args.command == "toys":
         return _run_toys(args, prog)
@@ -575,7 +653,11 @@ def _run(argv):
         return _run_signal(args, prog)
     t0 = time.perf_counter()
 
+    pending = []
+
     def say(msg):
+        while pending:
+            print(pending.pop(0), file=sys.stderr)
         print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
     out = args.out if args.out is not None else Path("bayesfit-out") / args.command
@@ -588,12 +670,13 @@ def _run(argv):
     try:
         _check_out(out)
         model, data, meta, binned, notes = _build(args)
-        for note in notes:
-            print(f"{prog}: warning: {note}", file=sys.stderr)
+        # the reading's notes are shown with the first line of the fit, once the data passed its
+        # checks: bad data get one line, the error
+        pending.extend(f"{prog}: warning: {note}" for note in notes)
         result = fit(model, data, sample=args.sample, binned=binned, draws=args.draws, tune=args.tune,
                      chains=args.chains, seed=args.seed, sampler=args.sampler,
                      progressbar=not args.no_progress and sys.stderr.isatty(), log=say, meta=meta,
-                     check_coverage=args.check_coverage)
+                     check_coverage=args.check_coverage, minos=not args.no_minos)
     except InputError as err:
         text = str(err)
         data = getattr(args, "data", None)

@@ -97,6 +97,29 @@ CASES = [
     ("--range inf", "dimuon", None, ["--range", "9", "inf"], r"argument --range: need a finite number"),
     ("binary file", "dimuon", _bytes("bin.txt", bytes(range(256))), [], r"cannot read"),
     ("empty .csv", "weighted-mean", _csv(""), [], r"the file is empty"),
+    # answers that were silently wrong (issue 31)
+    ("comma decimals, zpeak", "zpeak", _bytes("comma.csv", b"M\n91,234\n90,127\n"), [],
+     r"line 2: 2 comma-separated fields, but the header names 1 \('M'\); decimals must be written with a point"),
+    ("comma decimals, dimuon", "dimuon", _bytes("comma.csv", b"M\n10,5\n10,6\n"), [], r"line 2: 2 comma-separated"),
+    ("comma decimals in a table", "weighted-mean", _csv("x,sigma\n1,5,0,1\n2,0.1\n"), [],
+     r"line 2: 4 comma-separated fields, but the header names 2"),
+    ("digit grouping 1_0.5", "dimuon", _bytes("u.txt", b"10.5\n1_0.5\n"), [], r"line 2: '1_0.5' is not a number"),
+    ("digit grouping in a table", "weighted-mean", _csv("x,sigma\n1_0,1\n2,1\n3,1\n"), [],
+     r"line 2, column 'x': '1_0' is not a number"),
+    ("two columns in a .txt", "dimuon", _bytes("two.txt", b"10.5 1\n10.6 2\n"), [], r"line 1: 2 values on one line"),
+    ("--truth twice", "toys", None, ["dimuon", "--truth", "n=3", "n=4"], r"--truth: n is given twice"),
+    ("--range 1e-300 2e-300", "dimuon", None, ["--range", "1e-300", "2e-300"],
+     r"--range: \[1e-300, 2e-300\] is too narrow for double precision"),
+    ("--range -1e60 1e60", "dimuon", None, ["--range", "-1e60", "1e60"], r"--range: \[-1e\+60, 1e\+60\] reaches beyond"),
+    ("--range 1_0 11", "dimuon", None, ["--range", "1_0", "11"], r"argument --range: '1_0' is not a number"),
+    # errors that came as a second line, after a warning or a line of progress (issue 31)
+    ("all-NaN masses", "dimuon", _values("nan.txt", np.full(20, np.nan)), [], r"no events in the window"),
+    ("--truth foo=3", "toys", None, ["dimuon", "--truth", "foo=3"], r"--truth: truth names unknown parameter\(s\) foo"),
+    ("--truth outside its bounds", "toys", None, ["dimuon", "--truth", "n=1000"], r"--truth: truth n = 1000 is outside"),
+    ("signal --data empty", "signal", _bytes("e.txt", b""), [], r"at least two masses \(got 0\)"),
+    ("signal --data negative", "signal", _values("neg.txt", [-1.0, 5.0, 6.0]), [], r"window \[0, 200\]"),
+    ("signal --data outside", "signal", _values("far.txt", [5.0, 300.0]), [], r"window \[0, 200\]"),
+    ("signal --data one event", "signal", _values("one.txt", [5.0]), [], r"at least two masses \(got 1\)"),
 ]
 
 
@@ -171,3 +194,47 @@ def test_the_same_data_fit_after_the_guards(tmp_path):
     data = tmp_path / "d.csv"
     data.write_text("x,sigma\n1e90,1e89\n2e90,1e89\n3e90,2e89\n")
     assert main(["weighted-mean", "--data", str(data), "--out", str(tmp_path / "o")]) == 0
+
+
+def test_negative_range_in_exponent_notation_is_read(tmp_path, no_fitting):
+    """``--range -1e1 11`` is a window, not an unknown option (argparse's reading of "-1e1")."""
+    with pytest.raises(AssertionError, match="a fit started"):  # it got as far as the fit
+        main(["dimuon", "--range", "-1e1", "11", "--events", "1000", "--out", str(tmp_path / "o")])
+
+
+def test_empty_out_is_refused(tmp_path, capsys, no_fitting, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, err = _run(["weighted-mean", "--out", ""], capsys)
+    assert code == 2 and "argument --out: an empty path" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_out_through_a_symlink_loop_is_refused_before_the_fit(tmp_path, capsys, no_fitting, below):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    out = tmp_path / "loop" / "sub" if below else tmp_path / "loop"
+    code, err = _run(["weighted-mean", "--out", str(out)], capsys)
+    assert code == 2 and "is a symbolic link to nothing" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_garbage_checkpoint_is_named_in_one_line(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "toys-checkpoint.jsonl").write_text("this is not JSON\n")
+    before = sorted(p.name for p in out.iterdir())
+    code, err = _run(["toys", "dimuon", "--toys", "5", "--resume", "--out", str(out)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "toys-checkpoint.jsonl: not the checkpoint of a bayesfit toy study" in err
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_an_unreachable_scheduler_is_bad_input(tmp_path, capsys):
+    """Nothing listens on the loopback's port 9: exit 2 and one line, within seconds."""
+    import time
+
+    t0 = time.perf_counter()
+    code, err = _run(["toys", "dimuon", "--toys", "5", "--scheduler", "tcp://127.0.0.1:9",
+                      "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered within 5 s" in err
+    assert time.perf_counter() - t0 < 15

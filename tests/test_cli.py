@@ -133,3 +133,24 @@ def test_cli_and_python_api_give_the_same_fit(tmp_path):
             assert cli["parameters"][name][key] == pytest.approx(api["parameters"][name][key], rel=1e-9), (name, key)
     assert cli["gof"] == pytest.approx(api["gof"])
     assert cli["meta"]["likelihood"] == api["meta"]["likelihood"] == "binned, 400 bins"
+
+
+@pytest.mark.parametrize("signalled, code", [(KeyboardInterrupt(), 130), (SystemExit(143), 143)])
+def test_a_signal_inside_compiled_code_ends_with_the_one_line(monkeypatch, capsys, signalled, code):
+    """A Ctrl-C or SIGTERM whose handler raised inside a numba or C++ callback arrives as SystemError."""
+    import bayesfit.cli as cli
+
+    def compiled_callback(argv):
+        try:
+            raise signalled
+        except BaseException as err:
+            raise SystemError("CPUDispatcher(<function kernel>) returned a result with an exception set") from err
+
+    monkeypatch.setattr(cli, "_run", compiled_callback)
+    try:
+        status = cli.main(["dimuon"])
+    except SystemExit as stop:
+        status = stop.code
+    assert status == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(("bayesfit: interrupted;", "bayesfit: terminated;")), err

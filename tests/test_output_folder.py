@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import bayesfit as bf
@@ -194,3 +195,25 @@ def test_figures_of_a_failed_child_are_saved_here(tmp_path, fits):
     assert children and children[0] is not None  # a child was forked, and failed
     assert {p.name for p in (tmp_path / "b").iterdir()} == {p.name for p in (tmp_path / "a").iterdir()}
     _check_one_complete_set(tmp_path / "b")
+
+
+def test_a_saved_fit_loads_back_with_its_covariances_model_and_posterior(tmp_path, fits):
+    sampled, _ = fits
+    sampled.save(tmp_path)
+    loaded = bf.load(tmp_path)
+    assert loaded.names == sampled.names and "model.pkl" in {p.name for p in tmp_path.iterdir()}
+    for name in sampled.names:
+        assert loaded[name] == sampled[name]
+    np.testing.assert_array_equal(loaded.covariance("hesse"), sampled.mle.covariance)
+    np.testing.assert_array_equal(loaded.covariance("laplace"), sampled.map.covariance)
+    draws = np.stack([np.asarray(sampled.idata.posterior[n]).ravel() for n in sampled.names], axis=1)
+    np.testing.assert_allclose(loaded.covariance("posterior"), np.atleast_2d(np.cov(draws, rowvar=False)))
+    problem, _ = loaded.model.prepare(DATA)  # the model itself came back: it binds data and evaluates
+    assert problem.nll(loaded.values) == sampled.problem.nll(sampled.mle.values)
+    assert loaded.idata.posterior["mean"].shape == sampled.idata.posterior["mean"].shape
+    assert "mean" in repr(loaded) and loaded.to_dict() == json.loads((tmp_path / "result.json").read_text())
+
+
+def test_loading_a_folder_without_a_fit_says_so(tmp_path):
+    with pytest.raises(bf.InputError, match="no result.json of a bayesfit fit"):
+        bf.load(tmp_path)

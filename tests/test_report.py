@@ -14,6 +14,7 @@ def test_gof_line_without_degrees_of_freedom_says_no_test():
     line = gof_text({"chi2": 0.0, "ndf": -6, "p_value": float("nan"), "bins_used": 0})
     assert "too few data for a goodness-of-fit test" in line
     assert "/ -6" not in line and "/ −6" not in line and "p-value" not in line
+    assert "χ²" not in line and "ndf" not in line and "0 bins with more than 5 expected events for 6 parameters" in line
 
 
 @pytest.mark.parametrize("error,place,text", [(0.0121, -3, "0.012"), (0.0456, -2, "0.05"), (0.0965, -2, "0.10"),

@@ -145,7 +145,32 @@ def test_coverage_advice_needs_enough_toys():
     from bayesfit.studies.coverage import coverage_advice
 
     advice = coverage_advice(_synthetic_study(1.0, n=30))
-    assert advice["parameters"]["x"]["hesse"]["verdict"] == "undetermined"
+    hesse = advice["parameters"]["x"]["hesse"]
+    assert hesse["verdict"] == "undetermined" and hesse["versus_nominal"] == "consistent with 68.3 %"
+    assert hesse["error"] == pytest.approx(np.sqrt(hesse["coverage"] * (1 - hesse["coverage"]) / 30))
+    assert hesse["toys_to_decide"] > 30
+
+
+@pytest.mark.parametrize("scale, n, versus", [(0.9, 500, "below"), (1.15, 500, "above")])
+def test_coverage_says_what_the_toys_at_hand_show_and_how_many_would_decide(scale, n, versus):
+    """An interval too narrow or wide by a little: measured beyond 68.3 % at 99 % CL, undetermined
+    against the ±5 % band, and the toys it takes to decide (the 99 % Clopper–Pearson interval at
+    that many toys just clears the band's nearer edge)."""
+    from bayesfit.core.binomial import clopper_pearson
+    from bayesfit.output.report import coverage_text
+    from bayesfit.studies.coverage import COVERAGE_TOLERANCE, VERDICT_CL, coverage_advice
+
+    advice = coverage_advice(_synthetic_study(scale, n=n, seed=4))
+    c = advice["parameters"]["x"]["hesse"]
+    assert c["verdict"] == "undetermined" and c["versus_nominal"] == f"{versus} 68.3 % at 99 % CL"
+    need = c["toys_to_decide"]
+    lo, hi = clopper_pearson(round(c["coverage"] * need), need, VERDICT_CL)
+    edge = NOMINAL - COVERAGE_TOLERANCE if versus == "below" else NOMINAL + COVERAGE_TOLERANCE
+    inside = NOMINAL - COVERAGE_TOLERANCE <= c["coverage"] <= NOMINAL + COVERAGE_TOLERANCE
+    reach = (lo if inside == (versus == "below") else hi)  # the interval's end nearest that edge
+    assert abs(reach - edge) < 0.15 * abs(c["coverage"] - edge)
+    text = coverage_text(advice)
+    assert f"{versus} 68.3 % at 99 % CL: x HESSE" in text and f"about {need:,} toys would tell" in text
 
 
 def test_fit_with_check_coverage(tmp_path):
@@ -170,3 +195,25 @@ def test_toys_with_nuts_measure_hdi_coverage():
     c = s.summary()["parameters"]["mu"]["coverage"]
     assert set(c) == {"hesse", "laplace", "hdi_68"} and c["hdi_68"]["n"] == 4
     assert "cover hdi_68" in s.table()
+
+
+def test_toys_and_signal_into_the_folder_of_another_run_leave_one_complete_set(tmp_path, capsys):
+    """Each command's files replace the previous run's set as a whole (no result.json of a fit beside toys)."""
+    from bayesfit.output.folder import MANIFEST
+
+    out = tmp_path / "shared"
+    assert main(["weighted-mean", "--out", str(out)]) == 0
+    (out / "mine.txt").write_text("not bayesfit's")
+    assert (out / "result.json").exists() and (out / "summary.md").exists()
+    assert main(["toys", "dimuon", "--toys", "12", "--no-minos", "--workers", "1", "--no-progress",
+                 "--out", str(out)]) == 0
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    present = {p.name for p in out.iterdir()} - {MANIFEST, "mine.txt"}
+    assert present == set(listed) and {"toys.json", CHECKPOINT} <= present
+    assert not (out / "result.json").exists() and not (out / "summary.md").exists()
+    assert main(["signal", "--toys", "20", "--no-smc", "--out", str(out)]) == 0
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    assert {p.name for p in out.iterdir()} - {MANIFEST, "mine.txt"} == set(listed) == {
+        "result.json", "null_distribution.png", "null_distribution.pdf"}
+    assert (out / "mine.txt").read_text() == "not bayesfit's"
+    capsys.readouterr()

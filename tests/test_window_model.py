@@ -266,3 +266,60 @@ def test_three_components_with_a_remainder():
     problem = model.bind(model.simulate([0.0, 0.3, 0.2], 500, rng=2))
     assert np.isinf(problem.nll([0.0, 0.7, 0.5]))  # Σf > 1: no density
     assert np.isfinite(problem.nll([0.0, 0.3, 0.2]))
+
+
+def test_fixed_fractions_above_one_are_refused():
+    mu, sigma = bf.Parameter("mu", 0.0, -1.0, 1.0), bf.Parameter("sigma", 1.0, 0.5, 2.0)
+    shapes = lambda: [bf.Gaussian(mu, sigma), bf.Exponential(bf.Parameter("slope", -0.1, -1.0, 1.0)), bf.Uniform()]
+    with pytest.raises(ValueError, match=r"fractions: .* sum to 1\.3"):
+        bf.WindowModel((-5.0, 5.0), shapes(), fractions=[0.7, 0.6])
+    with pytest.raises(ValueError, match=r"fractions: each must lie in \[0, 1\]"):
+        bf.WindowModel((-5.0, 5.0), shapes(), fractions=[-0.1, 0.5])
+    f = bf.Parameter("f", 0.7, 0.5, 1.0)  # a free fraction whose lower bound leaves no room for 0.6
+    with pytest.raises(ValueError, match=r"sum to 1\.1"):
+        bf.WindowModel((-5.0, 5.0), shapes(), fractions=[f, 0.6])
+    bf.WindowModel((-5.0, 5.0), shapes(), fractions=[0.7, 0.3])  # the remainder may be 0
+
+
+@pytest.mark.parametrize("window, match", [((1e-300, 2e-300), "too narrow"), ((1e10, 1e10 + 1e-3), "too narrow"),
+                                           ((-1e60, 1e60), "beyond"), ((0.0, 1e51), "beyond")])
+def test_windows_beyond_double_precision_are_refused(window, match):
+    mu, sigma = bf.Parameter("mu", 0.0, -1.0, 1.0), bf.Parameter("sigma", 1.0, 0.5, 2.0)
+    with pytest.raises(ValueError, match=f"window: .*{match}"):
+        bf.WindowModel(window, [bf.Gaussian(mu, sigma)])
+
+
+def test_a_masked_array_fits_only_its_unmasked_values(rng):
+    """A numpy masked array: the masked values are left out, with a note (they were fitted before)."""
+    from tests.conftest import gaussian_peak
+
+    model = gaussian_peak()
+    good = rng.normal(0.3, 1.2, 400)
+    data = np.ma.masked_array(np.concatenate([good, np.full(400, 5.0)]), mask=np.repeat([False, True], 400))
+    problem, notes = model.prepare(data)
+    assert problem.n_data == 400 and notes == ["left out 400 masked value(s)"]
+    assert np.array_equal(problem.data, good)
+    plain, _ = model.prepare(np.asarray(data))
+    assert plain.n_data == 800  # what a masked array gave before
+
+
+def test_masked_measurements_are_left_out():
+    model = bf.models.weighted_mean()
+    x = np.ma.masked_array([0.5, 0.2, 0.3, 99.0], mask=[False, False, False, True])
+    problem, notes = model.prepare({"x": x, "sigma": [0.25, 0.1, 0.1, 0.1]})
+    assert problem.n_data == 3 and notes == ["left out 1 masked measurement(s)"]
+    res = bf.fit(model, {"x": x, "sigma": [0.25, 0.1, 0.1, 0.1]}, log=None)
+    assert res["mean"].mle == pytest.approx(0.268519, abs=1e-6)  # the three unmasked values' weighted mean
+
+
+def test_a_saved_window_fit_evaluates_its_fitted_density_when_loaded(tmp_path, rng):
+    from tests.conftest import gaussian_peak
+
+    res = bf.fit(gaussian_peak(), rng.normal(0.2, 1.1, 500), log=None)
+    res.save(tmp_path)
+    loaded = bf.load(tmp_path)
+    x = np.linspace(-8, 8, 50)
+    np.testing.assert_allclose(loaded.model.pdf(loaded.values, x)[0], res.problem.model.pdf(res.mle.values, x)[0],
+                               rtol=1e-12)
+    np.testing.assert_array_equal(loaded.covariance("hesse"), res.mle.covariance)
+    assert loaded.idata is None and loaded.covariance("posterior") is None

@@ -22,11 +22,26 @@ class InputError(ValueError):
     """Bad user input: a missing file or column, a non-numeric entry, an invalid value."""
 
 
-def _parse_float(text: str, where: str, column: str) -> float:
+def _number(text: str, where: str) -> float:
+    """Return the number written in ``text``, as a decimal with a point; else raise :class:`InputError`.
+
+    Python's ``float`` also reads ``1_0.5`` as 10.5 (digit grouping in source code); in a data
+    file that is a typing error, not a number.
+    """
+    text = text.strip()
     try:
+        if "_" in text:
+            raise ValueError(text)
         return float(text)
     except ValueError:
-        raise InputError(f"{where}, column '{column}': {text.strip()!r} is not a number") from None
+        raise InputError(f"{where}: {text!r} is not a number") from None
+
+
+def _too_many_fields(where: str, found: int, header: list) -> InputError:
+    """Return the error for a data line with more comma-separated fields than its header."""
+    return InputError(f"{where}: {found} comma-separated fields, but the header names {len(header)} "
+                      f"({', '.join(map(repr, header))}); decimals must be written with a point "
+                      "(a comma separates fields)")
 
 
 def _existing_file(path) -> Path:
@@ -80,10 +95,12 @@ def read_columns(path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
     out = {c: [] for c in columns}
     for lineno, row in rows[1:]:
         where = f"{path}, line {lineno}"
+        if len(row) > len(header):
+            raise _too_many_fields(where, len(row), header)
         for c, j in index.items():
             if j >= len(row):
                 raise InputError(f"{where}: no value in column '{c}'")
-            value = _parse_float(row[j], where, c)
+            value = _number(row[j], f"{where}, column '{c}'")
             if not math.isfinite(value):
                 raise InputError(f"{where}, column '{c}': {row[j].strip()} is not a finite number")
             out[c].append(value)
@@ -112,14 +129,19 @@ def _masses_from_text(path: Path, column: str | None) -> np.ndarray:
         line = lines[lineno].strip()
         if not line or line.startswith("#"):
             continue
-        fields = line.split(",") if column is not None else line.split()
-        if j >= len(fields):
-            raise InputError(f"{path}, line {lineno + 1}: no value in column {column!r}")
-        text = fields[j].strip()
-        try:
-            values.append(float(text))
-        except ValueError:
-            raise InputError(f"{path}, line {lineno + 1}: {text!r} is not a number") from None
+        where = f"{path}, line {lineno + 1}"
+        if column is not None:
+            fields = line.split(",")
+            if len(fields) > len(header):
+                raise _too_many_fields(where, len(fields), header)
+            if j >= len(fields):
+                raise InputError(f"{where}: no value in column {column!r}")
+        else:
+            fields = line.split()
+            if len(fields) > 1:
+                raise InputError(f"{where}: {len(fields)} values on one line; a text file holds one mass per "
+                                 "line (for a table, use a .csv file with a header and --column NAME)")
+        values.append(_number(fields[j], where))
     return np.asarray(values, dtype=float)
 
 

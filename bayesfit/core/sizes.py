@@ -27,3 +27,7 @@ MAX_MEASUREMENT_MAGNITUDE = 1e100
 #: Largest magnitude of an event of a window model: the densities raise x to powers up to the
 #: sixth.
 MAX_EVENT_MAGNITUDE = 1e50
+
+#: Narrowest fit window, absolutely and relative to its position: below these, double
+#: precision cannot resolve a shape inside it (widths, slopes and normalisations overflow).
+MIN_WINDOW_WIDTH, MIN_WINDOW_RELATIVE_WIDTH = 1e-50, 1e-9

@@ -100,9 +100,13 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
     if mle.valid and bad_minos:
         warnings.append(f"MINOS interval invalid for: {', '.join(bad_minos)}")
     if not map_.converged:
-        warnings.append(f"the MAP search did not converge ({map_.message})")
+        reason = map_.message.strip().rstrip(":").strip() or "no reason given"
+        warnings.append(f"the MAP search did not converge ({reason}): the MAP and Laplace columns are unreliable; "
+                        "a parameter at a bound or one the data barely constrain is the usual cause: fix it, or "
+                        "narrow its bounds or prior")
     if not map_.posdef:
-        warnings.append("the Hessian at the MAP is not positive definite: no Laplace errors")
+        warnings.append("the Hessian at the MAP is not positive definite: no Laplace errors (a parameter at a bound "
+                        "or a direction the data do not constrain: fix that parameter, or narrow its bounds or prior)")
     diag = {
         "migrad_valid": mle.valid,
         "hesse_accurate": mle.accurate,
@@ -212,7 +216,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     names = problem.names
     timing, compiled = {}, {}
     t0 = time.perf_counter()
-    with _stage(log, "maximum likelihood (iminuit MIGRAD, HESSE, MINOS)", timing, "mle"):
+    with _stage(log, f"maximum likelihood (iminuit MIGRAD, HESSE{', MINOS' if minos else ''})", timing, "mle"):
         mle = fit_problem(problem, minos=minos)
 
     model = problem.pymc_model()

@@ -9,13 +9,14 @@ attributes (duck typing) and never import this module.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from bayesfit.core.jsonable import to_jsonable
-from bayesfit.core.posterior import posterior_correlation
+from bayesfit.core.posterior import posterior_correlation, posterior_draws
 
-__all__ = ["FitResult", "ParameterResult", "PosteriorSummary", "result_dict"]
+__all__ = ["FitResult", "ParameterResult", "PosteriorSummary", "SavedResult", "load", "result_dict"]
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,11 @@ class FitResult:
         -------
         list of pathlib.Path
         """
+        from bayesfit.backend import compat
         from bayesfit.output.report import write_report
 
-        return write_report(self, directory, log=log)
+        with compat.quiet_minuit():  # the scans' MINOS contours: MINUIT's C++ notes stay out of the output
+            return write_report(self, directory, log=log)
 
     def __repr__(self):
         from bayesfit.output.report import summary_text
@@ -210,6 +213,12 @@ def result_dict(fit: FitResult) -> dict:
             "laplace": fit.map.correlation,
             "posterior": posterior_correlation(fit.idata, names) if fit.idata is not None else None,
         },
+        "covariance": {
+            "hesse": fit.mle.covariance,
+            "laplace": fit.map.covariance,
+            "posterior": np.atleast_2d(np.cov(posterior_draws(fit.idata, names), rowvar=False))
+            if fit.idata is not None else None,
+        },
         "gof": fit.gof,
         "coverage": fit.coverage,
         "ppc": None if fit.ppc is None else {
@@ -224,3 +233,142 @@ def result_dict(fit: FitResult) -> dict:
         "meta": p.meta,
     }
     return to_jsonable(out)
+
+
+class SavedResult:
+    """A fit written by :meth:`FitResult.save` (or the command line), read back by :func:`load`.
+
+    Index it by parameter name like the :class:`FitResult` it was (``res["mu"].hesse``); it
+    prints as the comparison table.
+
+    Attributes
+    ----------
+    directory : pathlib.Path
+    document : dict
+        ``result.json`` as written.
+    names : list of str
+        The parameters, in order.
+    model : bayesfit.WindowModel or bayesfit.LeastSquares or None
+        The fitted model, to evaluate its densities (``model.pdf(res.values, x)``); None where
+        ``model.pkl`` is missing or was written by an incompatible version (said in ``notes``).
+    idata : arviz.InferenceData or None
+        The NUTS posterior, from ``posterior.nc``.
+    notes : list of str
+    """
+
+    def __init__(self, directory, document, model, idata, notes):
+        self.directory, self.document, self.model, self.idata = Path(directory), document, model, idata
+        self.names = list(document["parameter_order"])
+        self.notes = list(notes)
+
+    @property
+    def values(self) -> np.ndarray:
+        """Return the maximum-likelihood values, in parameter order."""
+        return np.array([self.document["parameters"][n]["mle"] for n in self.names], dtype=float)
+
+    @property
+    def comparison(self) -> dict:
+        """Return the per-parameter comparison of the three fits (as :class:`FitResult`'s)."""
+        nan = float("nan")
+        return {n: {k: nan if v is None else v for k, v in c.items() if k != "posterior"}
+                | {"minos": [nan if m is None else m for m in c["minos"]], "posterior": c["posterior"]}
+                for n, c in self.document["parameters"].items()}
+
+    def covariance(self, kind="hesse") -> np.ndarray | None:
+        """Return a covariance matrix of the fit: ``"hesse"``, ``"laplace"`` or ``"posterior"``.
+
+        Parameters
+        ----------
+        kind : {"hesse", "laplace", "posterior"}
+
+        Returns
+        -------
+        numpy.ndarray or None
+            None where the fit has none (no posterior, or a file of a release before 0.3).
+        """
+        matrix = self.document.get("covariance", {}).get(kind)
+        return None if matrix is None else np.array(matrix, dtype=float)
+
+    def __getitem__(self, name) -> ParameterResult:
+        try:
+            c = self.document["parameters"][name]
+        except KeyError:
+            raise KeyError(f"no parameter {name!r}; the parameters are {', '.join(self.names)}") from None
+        nan = lambda v: float("nan") if v is None else v  # noqa: E731 - JSON null back to NaN
+        post = c["posterior"]
+        if post is not None:
+            post = PosteriorSummary(post["mean"], post["sd"], tuple(post["hdi_68"]), post["r_hat"], post["ess_bulk"])
+        unit = next((p.unit for p in getattr(self.model, "params", ()) if p.name == name), "")
+        return ParameterResult(name, nan(c["mle"]), nan(c["hesse"]), tuple(map(nan, c["minos"])), nan(c["map"]),
+                               nan(c["laplace_sd"]), post, unit)
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+    def to_dict(self) -> dict:
+        """Return ``result.json`` as it was written."""
+        return self.document
+
+    def __repr__(self):
+        from bayesfit.output.report import format_table
+
+        d = self.document
+        return "\n".join([f"bayesfit {d['model']}: {d['n_data']:,} data points (saved in {self.directory})", "",
+                          format_table(self), *(f"note: {n}" for n in self.notes)])
+
+
+def load(directory) -> SavedResult:
+    """Read a fit written by :meth:`FitResult.save` or the command line back into Python.
+
+    Reads ``result.json``, the model from ``model.pkl`` (a pickle: load only folders you
+    trust, as for any pickle) and the posterior from ``posterior.nc`` where there is one.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The output folder of the fit.
+
+    Returns
+    -------
+    SavedResult
+
+    Raises
+    ------
+    bayesfit.InputError
+        No ``result.json`` of a fit in ``directory``.
+
+    Examples
+    --------
+    >>> res = bf.load("bayesfit-out/dimuon")                # doctest: +SKIP
+    >>> res["mu"].hesse, res.covariance("hesse")            # doctest: +SKIP
+    >>> res.model.pdf(res.values, x)                        # doctest: +SKIP
+    """
+    import json
+
+    from bayesfit.core.io import InputError
+    from bayesfit.output.report import MODEL_FILE
+
+    folder = Path(directory)
+    try:
+        document = json.loads((folder / "result.json").read_text())
+        document["parameter_order"], document["parameters"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{folder}: no result.json of a bayesfit fit ({type(err).__name__}: {err})") from None
+    notes, model, idata = [], None, None
+    if (folder / MODEL_FILE).is_file():
+        import cloudpickle
+
+        try:
+            model = cloudpickle.loads((folder / MODEL_FILE).read_bytes())
+        except Exception as err:  # noqa: BLE001 - another version's classes: the numbers still load
+            notes.append(f"the model could not be read back ({type(err).__name__}: {err}); the numbers are complete")
+    else:
+        notes.append(f"no {MODEL_FILE} (written by bayesfit 0.3 and later): the numbers only")
+    if (folder / "posterior.nc").is_file():
+        import arviz as az
+
+        idata = az.from_netcdf(str(folder / "posterior.nc"))
+    return SavedResult(folder, document, model, idata, notes)

@@ -106,22 +106,29 @@ class LeastSquares:
             cols = list(data)
             if len(cols) != len(self.columns):
                 raise InputError(f"expected {len(self.columns)} columns ({', '.join(self.columns)}), got {len(cols)}")
-        out = {}
+        out, masked = {}, None
         for name, col in zip(self.columns, cols):
-            arr = np.asarray(col)
+            arr = np.ma.getdata(col) if np.ma.isMaskedArray(col) else np.asarray(col)
             if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
                 raise InputError(f"column {name!r}: expected real numbers, got dtype {arr.dtype}")
             arr = np.atleast_1d(arr.astype(float))
             if arr.ndim != 1:
                 raise InputError(f"column {name!r}: expected one value per measurement, got shape {arr.shape}")
-            bad = np.flatnonzero(~np.isfinite(arr))
-            if bad.size:
-                raise InputError(f"column {name!r}, entry {bad[0] + 1}: {arr[bad[0]]} is not a finite number")
             out[name] = arr
         lengths = {len(v) for v in out.values()}
         if len(lengths) != 1:
             raise InputError(f"the columns have different lengths: {', '.join(f'{k} {len(v)}' for k, v in out.items())}")
-        return out
+        for col in cols:  # a masked entry leaves its whole measurement out
+            if np.ma.isMaskedArray(col):
+                mask = np.atleast_1d(np.ma.getmaskarray(col))
+                masked = mask if masked is None else masked | mask
+        if masked is not None:
+            out = {k: v[~masked] for k, v in out.items()}
+        for name, arr in out.items():
+            bad = np.flatnonzero(~np.isfinite(arr))
+            if bad.size:
+                raise InputError(f"column {name!r}, entry {bad[0] + 1}: {arr[bad[0]]} is not a finite number")
+        return out, 0 if masked is None else int(masked.sum())
 
     def prepare(self, data, *, binned=None, meta=None):
         """Validate ``data`` and return ``(problem, notes)``: what :func:`bayesfit.fit` fits.
@@ -133,7 +140,8 @@ class LeastSquares:
         """
         if binned not in (None, False):
             raise InputError("binned: a least-squares fit has no binned likelihood")
-        cols = self._columns(data)
+        cols, n_masked = self._columns(data)
+        notes = [f"left out {n_masked} masked measurement(s)"] if n_masked else []
         sigma = cols[self.yerr]
         bad = np.flatnonzero(~(sigma > 0))
         if bad.size:
@@ -162,7 +170,7 @@ class LeastSquares:
             changes = guessed_parameters(params, guessed)
             params = tuple(changes.get(p.name, p) for p in params)
         info = {**self.meta, **constants, **(meta or {})}
-        return LeastSquaresProblem(self, cols, params, info, constants), []
+        return LeastSquaresProblem(self, cols, params, info, constants), notes
 
 
 class LeastSquaresProblem(Problem):

@@ -36,7 +36,7 @@ import pytensor.tensor as pt
 from scipy import optimize, stats
 
 from bayesfit.core.io import InputError
-from bayesfit.core.sizes import MAX_EVENT_MAGNITUDE
+from bayesfit.core.sizes import MAX_EVENT_MAGNITUDE, MIN_WINDOW_RELATIVE_WIDTH, MIN_WINDOW_WIDTH
 from bayesfit.core.parameter import Parameter, guessed_parameters, value_of
 from bayesfit.distributions.base import Component
 from bayesfit.modeling.cb_exp import CrystalBallExponential
@@ -107,6 +107,14 @@ class WindowModel:
             raise ValueError(f"window must be two numbers (lo, hi), got {window!r}") from None
         if math.isnan(lo) or math.isnan(hi) or not lo < hi or lo == -math.inf:
             raise ValueError(f"window: need finite lo < hi (got {lo:g}, {hi:g})")
+        if abs(lo) > MAX_EVENT_MAGNITUDE or (math.isfinite(hi) and abs(hi) > MAX_EVENT_MAGNITUDE):
+            raise ValueError(f"window: [{lo:g}, {hi:g}] reaches beyond ±{MAX_EVENT_MAGNITUDE:g}, where the densities' "
+                             "powers of x overflow in double precision; express the data in another unit")
+        if math.isfinite(hi) and (hi - lo < MIN_WINDOW_WIDTH
+                                  or hi - lo < MIN_WINDOW_RELATIVE_WIDTH * max(abs(lo), abs(hi))):
+            raise ValueError(f"window: [{lo:g}, {hi:g}] is too narrow for double precision (its width must be at "
+                             f"least {MIN_WINDOW_WIDTH:g} and {MIN_WINDOW_RELATIVE_WIDTH:g} of its position); "
+                             "express the data in another unit")
         self.lo, self.hi = np.float64(lo), np.float64(hi)  # float64 constants in PyTensor graphs
         self.components = tuple(components)
         if not self.components or not all(isinstance(c, Component) for c in self.components):
@@ -128,6 +136,13 @@ class WindowModel:
             if len(weights) != n or weights.count(None) != 1:
                 raise ValueError(f"{n} components need {n - 1} fractions (or {n} with one None for the "
                                  f"remainder), got {list(fractions)!r}")
+            # the remainder 1 − Σ fractions must be able to be ≥ 0: fixed ones at their value,
+            # free ones at their lower bound
+            least = [w if not isinstance(w, Parameter) else w.lower for w in weights if w is not None]
+            if any(not 0 <= f <= 1 for f in least if not isinstance(f, Parameter)) or sum(least) > 1:
+                raise ValueError(f"fractions: each must lie in [0, 1] and their sum can be at most 1 (the fixed "
+                                 f"fractions and the free ones' lower bounds sum to {sum(least):g}), got "
+                                 f"{list(fractions)!r}")
         else:
             if n != 1:
                 raise ValueError(f"{n} components need fractions or yields")
@@ -327,6 +342,11 @@ class WindowModel:
             bad number of bins.
         """
         notes = []
+        if np.ma.isMaskedArray(data):  # the masked values are not data: fit the others
+            mask = np.ma.getmaskarray(data)
+            if mask.any():
+                notes.append(f"left out {int(mask.sum())} masked value(s)")
+            data = np.ma.getdata(data)[~mask]
         values = np.asarray(data)
         if values.dtype == object or not np.issubdtype(values.dtype, np.number):
             raise InputError(f"the data must be numbers (got dtype {values.dtype})")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bayesfit.core import interrupts
 
-__all__ = ["MANIFEST", "staged", "owned_files"]
+__all__ = ["MANIFEST", "staged", "owned_files", "written"]
 
 
 #: File in an output folder listing the files of the run that wrote it (bayesfit's own).
@@ -75,27 +75,26 @@ def staged(out):
     new = Path(tempfile.mkdtemp(prefix=".bayesfit-new-", dir=out))
     old = None
     moved_in, moved_out, committed = [], [], False
+    held = contextlib.ExitStack()
     try:
         yield new
         files = sorted(f.name for f in new.iterdir())
         manifest = new / MANIFEST
         manifest.write_text(json.dumps({"files": files}) + "\n")
-        with interrupts.held():  # the swap and its clean-up are not interrupted half-way
-            try:
-                old = Path(tempfile.mkdtemp(prefix=".bayesfit-old-", dir=out))
-                previous = {f.name for f in owned_files(out)} | {n for n in files if (out / n).is_file()}
-                for name in sorted(previous):
-                    (out / name).replace(old / name)
-                    moved_out.append(name)
-                for name in files:
-                    (new / name).replace(out / name)
-                    moved_in.append(name)
-                manifest.replace(out / MANIFEST)  # the commit point: from here on the new set stands
-                committed = True
-            finally:
-                _restore(out, new, old, moved_in, moved_out, committed)
+        held.enter_context(interrupts.held())  # the swap and its clean-up are not interrupted half-way
+        old = Path(tempfile.mkdtemp(prefix=".bayesfit-old-", dir=out))
+        previous = {f.name for f in owned_files(out)} | {n for n in files if (out / n).is_file()}
+        for name in sorted(previous):
+            (out / name).replace(old / name)
+            moved_out.append(name)
+        for name in files:
+            (new / name).replace(out / name)
+            moved_in.append(name)
+        manifest.replace(out / MANIFEST)  # the commit point: from here on the new set stands
+        committed = True
     finally:
         _restore(out, new, old, moved_in, moved_out, committed)
+        held.close()  # delivers a SIGINT or SIGTERM that came during the swap, now that the set is whole
 
 
 def _restore(out, new, old, moved_in, moved_out, committed):
@@ -103,10 +102,23 @@ def _restore(out, new, old, moved_in, moved_out, committed):
     if not committed:
         for name in moved_in:
             (out / name).unlink(missing_ok=True)
-        moved_in.clear()
         for name in moved_out:
             (old / name).replace(out / name)
-        moved_out.clear()
     shutil.rmtree(new, ignore_errors=True)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def written(out) -> list:
+    """Return the files of the set in ``out`` as its manifest lists them (after :func:`staged`).
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    out = Path(out)
+    return [out / n for n in json.loads((out / MANIFEST).read_text())["files"]]

@@ -284,7 +284,8 @@ def plot_profiles(params, mle, idata, *, points=20):
             ax.legend(fontsize=7, loc="upper center", framealpha=0.9)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.suptitle("Profile likelihood (MINOS interval dashed, at 1) vs marginal posterior")
+    with_minos = any(np.all(np.isfinite(mle.minos[p.name])) for p in params)
+    fig.suptitle("Profile likelihood " + ("(MINOS interval dashed, at 1) " if with_minos else "") + "vs marginal posterior")
     fig.tight_layout()
     return fig
 
@@ -481,6 +482,29 @@ def plot_ppc(ppc, gof, *, title=None):
     return fig
 
 
+def _headroom(fig, ax, boxes, centers, top, curves, gap=0.03) -> float:
+    """Return the top of a y axis from 0 at which nothing drawn runs under the legend or the info box.
+
+    The boxes sit at fixed places of the axes (upper left, upper right); with several peaks a
+    peak can lie under either. For each box, the highest point of the data (with its error
+    bar) and of the curves within the box's horizontal extent must stay ``gap`` (a fraction
+    of the axes' height) below the box's lower edge; the axis is raised until it does.
+    """
+    highest = max(float(np.max(top, initial=0.0)), *(float(np.nanmax(y, initial=0.0)) for _, y in curves), 1.0)
+    needed = 1.05 * highest
+    renderer = fig.canvas.get_renderer()
+    to_axes = ax.transAxes.inverted()
+    lo, hi = ax.get_xlim()
+    for box in boxes:
+        (x0, y0), (x1, _) = to_axes.transform(box.get_window_extent(renderer).get_points())
+        a, b = lo + x0 * (hi - lo), lo + x1 * (hi - lo)
+        under = [top[(centers >= a - 1e-12) & (centers <= b + 1e-12)]]
+        under += [y[(x >= a) & (x <= b)] for x, y in curves]
+        peak = max((float(np.nanmax(u)) for u in under if u.size), default=0.0)
+        needed = max(needed, peak / max(y0 - gap, 0.1))
+    return needed
+
+
 def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines, title=None,
                   band=None):
     """Plot a histogram with √N errors, the fitted shape, its components and the pulls.
@@ -522,10 +546,12 @@ def plot_hist_fit(data, edges, expected, components, *, xlabel, unit, info_lines
     bw_unit = ("MeV" + unit[3:]) if scale == 1000.0 else unit
     ax.set_ylabel(f"Entries / {width * scale:.3g} {bw_unit}".rstrip())
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_ylim(0, 1.3 * max(counts.max() + np.sqrt(counts.max()), 1))  # room for the info box
-    ax.legend(loc="upper left", fontsize=9)
-    ax.text(0.98, 0.97, "\n".join(info_lines), transform=ax.transAxes, ha="right", va="top",
-            fontsize=9, bbox=dict(boxstyle="round", fc="white", ec="0.6", alpha=0.9))
+    legend = ax.legend(loc="upper left", fontsize=9)
+    info = ax.text(0.98, 0.97, "\n".join(info_lines), transform=ax.transAxes, ha="right", va="top",
+                   fontsize=9, bbox=dict(boxstyle="round", fc="white", ec="0.6", alpha=0.9))
+    top = counts + np.sqrt(counts)
+    curves = [(np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for _, x, y, _ in components]
+    ax.set_ylim(0, _headroom(fig, ax, (legend, info), centers, top, curves))
     if title:
         ax.set_title(title)
     expected = np.asarray(expected, dtype=float)

@@ -22,7 +22,16 @@ from bayesfit.output.formatting import (format_at_place, format_ess, format_gene
 from bayesfit.output.plots import plot_marginals, plot_pairs, plot_ppc
 from bayesfit.output.scans import scan_figures
 
-__all__ = ["format_table", "summary_text", "summary_html", "gof_text", "coverage_text", "ppc_text", "write_report"]
+__all__ = ["format_table", "summary_text", "summary_html", "gof_text", "coverage_text", "ppc_text", "write_report",
+           "MODEL_FILE"]
+
+#: The file beside ``result.json`` that holds the fitted model (cloudpickle), for ``bf.load``.
+MODEL_FILE = "model.pkl"
+
+
+def _upper(cell: str) -> str:
+    """Return an upper MINOS error's cell with its sign ("—" where MINOS gave none)."""
+    return cell if cell == "—" else "+" + cell
 
 
 def _row_place(c):
@@ -59,7 +68,7 @@ def format_table(fit, *, markdown=False) -> str:
         hdi = post.get("hdi_68", [None, None])
         at = lambda x, place=_row_place(c): format_at_place(x, place)
         rows.append([
-            name, at(c["mle"]), at(c["hesse"]), at(c["minos"][0]), "+" + at(c["minos"][1]),
+            name, at(c["mle"]), at(c["hesse"]), at(c["minos"][0]), _upper(at(c["minos"][1])),
             at(c["map"]), at(c["laplace_sd"]), at(post.get("mean")), at(post.get("sd")),
             at(hdi[0]), at(hdi[1]), format_ratio(c["laplace_over_hesse"]), format_ratio(c["sd_over_hesse"]),
             format_ratio(post.get("r_hat")), format_ess(post.get("ess_bulk")),
@@ -84,6 +93,9 @@ def _correlation_text(fit, markdown: bool) -> str:
         mats.append(("posterior", posterior_correlation(fit.idata, names)))
     parts = []
     for label, mat in mats:
+        if not np.all(np.isfinite(mat)):  # no table of NaN: say what is missing
+            parts.append(f"{label} correlation: not available (its covariance is not finite; see the warnings)")
+            continue
         lines = [f"{label} correlation:"]
         width = max(6, *(len(n) for n in names))
         lines.append(" " * width + "".join(n.rjust(width + 2) for n in names))
@@ -158,7 +170,8 @@ def summary_html(fit) -> str:
         head += ["post. mean", "post. sd", "HDI 68 %", "r̂", "ESS"]
     rows = []
     for name, c in fit.comparison.items():
-        cells = [name, format_general(c["mle"]), format_general(c["hesse"], 4), format_general(c["minos"][0], 4), "+" + format_general(c["minos"][1], 4),
+        cells = [name, format_general(c["mle"]), format_general(c["hesse"], 4), format_general(c["minos"][0], 4),
+                 _upper(format_general(c["minos"][1], 4)),
                  format_general(c["map"]), format_general(c["laplace_sd"], 4)]
         post = c["posterior"]
         if post is not None:
@@ -197,8 +210,10 @@ def gof_text(gof: dict) -> str:
     if gof["ndf"] > 0:
         return (f"χ² / ndf = {gof['chi2']:.4g} / {gof['ndf']} = {gof['chi2'] / gof['ndf']:.3f},"
                 f"  p-value = {gof['p_value']:.4g}")
-    used = f" ({gof['bins_used']} bins with more than 5 expected events)" if "bins_used" in gof else ""
-    return f"χ² = {gof['chi2']:.4g} with ndf = {gof['ndf']}{used}: too few data for a goodness-of-fit test"
+    if "bins_used" in gof:
+        return (f"too few data for a goodness-of-fit test: {gof['bins_used']} bins with more than 5 expected "
+                f"events for {gof['bins_used'] - gof['ndf']} parameters")
+    return "too few data for a goodness-of-fit test: no degree of freedom left"
 
 
 def coverage_text(cov: dict, *, markdown=False) -> str:
@@ -218,29 +233,52 @@ def coverage_text(cov: dict, *, markdown=False) -> str:
              if any(k in p for p in cov["parameters"].values())]
     names = {"hesse": "HESSE", "minos": "MINOS", "laplace": "Laplace", "hdi_68": "HDI 68 %"}
     head = ["param", *[names[k] for k in kinds], "pull mean", "pull width"]
-    rows = []
+    rows, beyond, needed = [], {"below": [], "above": []}, []
     for name, p in cov["parameters"].items():
         row = [name]
         for k in kinds:
             c = p.get(k)
-            row.append(f"{100 * c['coverage']:.1f} % {c['verdict']}" if c else "—")
+            row.append(f"{100 * c['coverage']:.1f} ± {100 * c['error']:.1f} % {c['verdict']}" if c else "—")
+            if c:
+                side = c["versus_nominal"].split()[0]
+                if side in beyond:
+                    beyond[side].append(f"{name} {names[k]} ({100 * c['coverage']:.1f} %)")
+                if c["toys_to_decide"]:
+                    needed.append(c["toys_to_decide"])
         row.append(f"{p['pull_mean']:+.2f}" if "pull_mean" in p else "—")
         row.append(f"{p['pull_width']:.2f}" if "pull_width" in p else "—")
         rows.append(row)
     title = (f"coverage at this sample size: {cov['toys']:,} toys of {cov['n_events']:,} events at the fitted "
              f"point (nominal 68.3 %, trusted within ±{100 * cov['tolerance']:.0f} %)")
+    notes = [f"{side} 68.3 % at 99 % CL: {', '.join(found)}" for side, found in beyond.items() if found]
+    if needed:
+        notes.append(f"undetermined: about {max(needed):,} toys would tell whether "
+                     f"{'that interval lies' if len(needed) == 1 else 'each such interval lies'} within "
+                     f"±{100 * cov['tolerance']:.0f} % of 68.3 %")
     if markdown:
         return "\n".join([title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
-                          *("| " + " | ".join(r) + " |" for r in rows)])
+                          *("| " + " | ".join(r) + " |" for r in rows), *(["", *notes] if notes else [])])
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     fmt = lambda r: "  ".join(x.rjust(w) for x, w in zip(r, widths))
-    return "\n".join([title, fmt(head), *map(fmt, rows)])
+    return "\n".join([title, fmt(head), *map(fmt, rows), *notes])
 
 
 def ppc_text(ppc: dict) -> str:
     """Return the posterior-predictive check as one line (see :func:`bayesfit.engine.fits.posterior_predictive`)."""
     return (f"posterior-predictive χ² check: {ppc_p_text(ppc)}"
             f" ({ppc['draws']:,} draws; share of replicated datasets with a larger χ²)")
+
+
+def _save_model(model, path, log):
+    """Pickle the fitted model beside the numbers (``bf.load`` reads it back); say so if it cannot be."""
+    import cloudpickle
+
+    try:
+        path.write_bytes(cloudpickle.dumps(model))
+    except Exception as err:  # noqa: BLE001 - a model of objects that do not pickle: the numbers are complete
+        path.unlink(missing_ok=True)
+        if log is not None:
+            log(f"note: {path.name} not written: the model does not pickle ({type(err).__name__}: {err})")
 
 
 def write_report(fit, out, *, log=None) -> list:
@@ -271,6 +309,8 @@ def write_report(fit, out, *, log=None) -> list:
         try:
             (new / "result.json").write_text(json.dumps(fit.to_dict(), indent=2, allow_nan=False) + "\n")
             (new / "summary.md").write_text(summary_text(fit, markdown=True) + "\n")
+            if getattr(fit.problem, "model", None) is not None:
+                _save_model(fit.problem.model, new / MODEL_FILE, log)
             shown = dict(fit.problem.plots(fit))
             if len(fit.problem.params) > 1:
                 shown["pairs"] = plot_pairs(fit.problem.params, fit.mle, fit.map, fit.idata)
@@ -294,5 +334,4 @@ def write_report(fit, out, *, log=None) -> list:
         finally:
             if saver is not None:
                 figures.stop_child(saver)  # interrupted while it was saving: it must not outlive this call
-    out = new.parent
-    return [out / n for n in json.loads((out / folder.MANIFEST).read_text())["files"]]
+    return folder.written(out)

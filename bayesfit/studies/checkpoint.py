@@ -57,10 +57,19 @@ def read(path, header) -> dict:
     ValueError
         The file belongs to another study.
     """
-    lines = Path(path).read_text().splitlines()
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the checkpoint ({err})") from None
     if not lines:
         return {}
-    first = json.loads(lines[0])
+    try:
+        first = json.loads(lines[0])
+    except json.JSONDecodeError:
+        first = None
+    if not isinstance(first, dict) or first.get("study") != header.get("study"):
+        raise ValueError(f"{path}: not the checkpoint of a bayesfit toy study (its first line is not one's header); "
+                         "use another --out, or delete the file")
     mismatch = [k for k in header if k != "n_toys" and first.get(k) != header[k]]
     if mismatch:
         raise ValueError(f"{path}: a checkpoint of another study (its {', '.join(mismatch)} differ); "
@@ -69,9 +78,9 @@ def read(path, header) -> dict:
     for line in lines[1:]:
         try:
             item = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by the interruption
+            done[int(item["index"])] = item["record"]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):  # a line cut short by the interruption
             continue
-        done[int(item["index"])] = item["record"]
     return done
 
 

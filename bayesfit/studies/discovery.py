@@ -34,14 +34,16 @@ from scipy import integrate, stats
 from bayesfit.core.binomial import clopper_pearson, zero_count_bound
 from bayesfit.core.logs import quieted
 
-__all__ = ["SEARCH_SETUP", "simulate_search_data", "simple_vs_simple_test", "signal_test", "plot_null"]
+__all__ = ["SEARCH_SETUP", "simulate_search_data", "simple_vs_simple_test", "check_search_data", "signal_test",
+           "plot_null"]
 
 #: The relativistic Breit–Wigner notebook's search (its section 10.1): window [0, L], signal
 #: shape, signal fraction, events, toys and random seed.
 SEARCH_SETUP = {"L": 200.0, "rho": 36.5, "scale": 2.5, "w": 0.15, "n": 400, "toys": 400, "seed": 7}
+_S = SEARCH_SETUP  # the defaults below
 
 
-def simulate_search_data(rng, *, L=SEARCH_SETUP["L"], rho=SEARCH_SETUP["rho"], scale=SEARCH_SETUP["scale"], w=SEARCH_SETUP["w"], n=SEARCH_SETUP["n"]):
+def simulate_search_data(rng, *, L=_S["L"], rho=_S["rho"], scale=_S["scale"], w=_S["w"], n=_S["n"]):
     """Draw the seed's observed sample with ``rng``, in the seed's order (signal, then background).
 
     Parameters
@@ -64,8 +66,8 @@ def _log_background(x, L):
     return np.where((x >= 0) & (x <= L), -math.log(L), -np.inf)
 
 
-def simple_vs_simple_test(*, seed=SEARCH_SETUP["seed"], toys=SEARCH_SETUP["toys"], L=SEARCH_SETUP["L"], rho=SEARCH_SETUP["rho"], scale=SEARCH_SETUP["scale"],
-              w=SEARCH_SETUP["w"], n=SEARCH_SETUP["n"]) -> dict:
+def simple_vs_simple_test(*, seed=_S["seed"], toys=_S["toys"], L=_S["L"], rho=_S["rho"], scale=_S["scale"],
+                          w=_S["w"], n=_S["n"]) -> dict:
     """Reproduce the seed's simple-vs-simple likelihood-ratio test, draw for draw.
 
     Parameters
@@ -156,7 +158,29 @@ class _Mixture:
         return float(per_chain.mean()), float(per_chain.std(ddof=1) / math.sqrt(chains)), per_chain
 
 
-def signal_test(data=None, *, toys=1000, seed=SEARCH_SETUP["seed"], L=SEARCH_SETUP["L"], rho=SEARCH_SETUP["rho"], scale=SEARCH_SETUP["scale"],
+def check_search_data(data, L=_S["L"]) -> np.ndarray:
+    """Return ``data`` as the masses of a search on [0, L]; raise ``ValueError`` for what cannot be tested.
+
+    Parameters
+    ----------
+    data : array_like
+        The masses.
+    L : float
+        Upper end of the window.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    x = np.asarray(data, dtype=float)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"need a one-dimensional sample of at least two masses (got {x.size})")
+    if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > L:
+        raise ValueError(f"every mass must lie in the window [0, {L:g}] (the data span {x.min():g} to {x.max():g})")
+    return x
+
+
+def signal_test(data=None, *, toys=1000, seed=_S["seed"], L=_S["L"], rho=_S["rho"], scale=_S["scale"],
                 smc=True, smc_draws=2000, smc_chains=4, progress=None) -> dict:
     """Test for a RelBW signal on a uniform background: toys, Chernoff, and the Bayes factor.
 
@@ -189,11 +213,7 @@ def signal_test(data=None, *, toys=1000, seed=SEARCH_SETUP["seed"], L=SEARCH_SET
     t0 = time.perf_counter()
     if data is None:
         data = simulate_search_data(np.random.default_rng(seed), L=L, rho=rho, scale=scale)
-    x = np.asarray(data, dtype=float)
-    if x.ndim != 1 or x.size < 2:
-        raise ValueError("need a one-dimensional sample of at least two masses")
-    if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > L:
-        raise ValueError(f"every mass must lie in the window [0, {L:g}]")
+    x = check_search_data(data, L)
     model = _Mixture(x, L, rho, scale)
     w_hat, t_obs, _ = model.fit()
     say(f"observed: ŵ = {w_hat:.4f}, T = {t_obs:.3f}; {toys:,} background-only toys ...")

@@ -91,7 +91,8 @@ def _local_cluster(LocalCluster, n):
     if "forkserver" in multiprocessing.get_all_start_methods():  # not on Windows: spawn there
         multiprocessing.set_forkserver_preload(["bayesfit.studies.toys", "bayesfit.models"])
         how = dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
-    with how:
+    quiet = dask.config.set({"distributed.worker.preload": ["bayesfit.studies.worker_setup"]})  # Ctrl-C: one line
+    with how, quiet:
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                             silence_logs=50)
 

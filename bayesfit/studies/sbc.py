@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -217,16 +216,27 @@ class SBCResult:
                        "summary": self.summary(), "records": self.records})
 
     def save(self, directory) -> list:
-        """Write ``sbc.json`` and the rank histograms ``sbc.png``/``sbc.pdf`` into ``directory``."""
+        """Write ``sbc.json`` and the rank histograms ``sbc.png``/``sbc.pdf`` into ``directory``.
+
+        The folder then holds this calibration's set of files only, replacing the previous
+        run's set as a whole (:func:`bayesfit.output.folder.staged`).
+
+        Parameters
+        ----------
+        directory : str or path-like
+
+        Returns
+        -------
+        list of pathlib.Path
+        """
+        from bayesfit.output import folder
         from bayesfit.output.figures import save_figure
 
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "sbc.json").write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
-        files = [out / "sbc.json"]
-        if self.rank_array.shape[0]:
-            files += save_figure(self.plot(), out, "sbc")
-        return files
+        with folder.staged(directory) as new:
+            (new / "sbc.json").write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
+            if self.rank_array.shape[0]:
+                save_figure(self.plot(), new, "sbc")
+        return folder.written(directory)
 
 
 def sbc(model, n_sims, n_events, *, seed=0, draws=500, tune=500, chains=2, n_ranks=N_RANKS, workers=None,

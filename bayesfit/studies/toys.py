@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,12 +45,12 @@ import numpy as np
 from bayesfit.core.binomial import clopper_pearson
 from bayesfit.core.constants import ONE_SIGMA
 from bayesfit.core.jsonable import to_jsonable
-from bayesfit.output import study_plots
+from bayesfit.output import folder, study_plots
 from bayesfit.output.figures import save_figure
 from bayesfit.studies import checkpoint as checkpoints
 from bayesfit.studies.parallel import CHUNK, Progress, map_chunks, pin_worker_threads
 
-__all__ = ["toys", "ToyStudy"]
+__all__ = ["toys", "ToyStudy", "resolve_truth"]
 
 
 def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
@@ -267,22 +268,68 @@ class ToyStudy:
         """
         return study_plots.plot_coverage(self)
 
-    def save(self, directory) -> list:
+    def save(self, directory, *, include=()) -> list:
         """Write ``toys.json``, ``toys.md`` and the pull and coverage plots (PNG, PDF) into ``directory``.
+
+        The folder then holds this study's set of files only, replacing the previous run's set
+        as a whole (:func:`bayesfit.output.folder.staged`); files bayesfit did not write stay.
+
+        Parameters
+        ----------
+        directory : str or path-like
+        include : sequence of path-like
+            Further files to copy into the set (the command line's checkpoint).
 
         Returns
         -------
         list of pathlib.Path
         """
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "toys.json").write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
-        (out / "toys.md").write_text(f"# Toy study of {self.model}\n\n```\n{self.table()}\n```\n")
-        files = [out / "toys.json", out / "toys.md"]
-        if any(r.get("ok") for r in self.records):
-            files += save_figure(self.plot_pulls(), out, "pulls")
-            files += save_figure(self.plot_coverage(), out, "coverage")
-        return files
+        with folder.staged(directory) as new:
+            (new / "toys.json").write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
+            (new / "toys.md").write_text(f"# Toy study of {self.model}\n\n```\n{self.table()}\n```\n")
+            if any(r.get("ok") for r in self.records):
+                save_figure(self.plot_pulls(), new, "pulls")
+                save_figure(self.plot_coverage(), new, "coverage")
+            for path in include:
+                shutil.copy2(path, new / Path(path).name)
+        return folder.written(directory)
+
+
+def resolve_truth(model, truth=None) -> np.ndarray:
+    """Return the parameter values toys are drawn at, checked against the model's parameters.
+
+    Parameters
+    ----------
+    model : bayesfit.WindowModel
+    truth : sequence of float or dict, optional
+        All values in the model's order, or ``{name: value}`` for some (the others at their
+        start values); the start values when omitted.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        An unknown name, the wrong number of values, or a value outside its parameter's bounds.
+    """
+    names = list(model.names)
+    if truth is None:
+        truth = [p.start for p in model.params]
+    elif isinstance(truth, dict):
+        unknown = set(truth) - set(names)
+        if unknown:
+            raise ValueError(f"truth names unknown parameter(s) {', '.join(sorted(unknown))}; the parameters are "
+                             f"{', '.join(names)}")
+        truth = [truth.get(p.name, p.start) for p in model.params]
+    truth = np.asarray(truth, dtype=float)
+    if truth.shape != (len(names),):
+        raise ValueError(f"truth needs {len(names)} values ({', '.join(names)}), got {truth.size}")
+    for p, t in zip(model.params, truth):
+        if not (p.lower <= t <= p.upper):
+            raise ValueError(f"truth {p.name} = {t:g} is outside its bounds [{p.lower:g}, {p.upper:g}]")
+    return truth
 
 
 def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("mle",), minos=True,
@@ -326,20 +373,7 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
     if not hasattr(model, "simulate"):
         raise TypeError(f"toys need a model that simulates its data (a WindowModel), got {type(model).__name__}")
     names = list(model.names)
-    if truth is None:
-        truth = [p.start for p in model.params]
-    elif isinstance(truth, dict):
-        unknown = set(truth) - set(names)
-        if unknown:
-            raise ValueError(f"truth names unknown parameter(s) {', '.join(sorted(unknown))}; the parameters are "
-                             f"{', '.join(names)}")
-        truth = [truth.get(p.name, p.start) for p in model.params]
-    truth = np.asarray(truth, dtype=float)
-    if truth.shape != (len(names),):
-        raise ValueError(f"truth needs {len(names)} values ({', '.join(names)}), got {truth.size}")
-    for p, t in zip(model.params, truth):
-        if not (p.lower <= t <= p.upper):
-            raise ValueError(f"truth {p.name} = {t:g} is outside its bounds [{p.lower:g}, {p.upper:g}]")
+    truth = resolve_truth(model, truth)
     n_toys, n_events = int(n_toys), int(n_events)
     if n_toys < 1 or n_events < 1:
         raise ValueError("need at least one toy of at least one event")
