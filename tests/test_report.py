@@ -36,3 +36,35 @@ def test_table_rounds_each_row_by_its_error():
     row = format_table(fit).splitlines()[2].split()
     assert row[:7] == ["mean", "0.27", "0.07", "-0.07", "+0.07", "0.27", "0.07"]
     assert row[7] == "1.000"  # σL/σH keeps its digits
+
+
+def test_a_failed_map_says_what_failed_and_what_to_try():
+    """The MAP's failure: one warning with the optimiser's reason (no empty "ABNORMAL: ") and the remedy."""
+    import numpy as np
+
+    from bayesfit.engine.bayes import MAPResult
+    from bayesfit.engine.fits import _diagnostics
+    from bayesfit.engine.mle import MLEResult
+
+    nan2 = np.full((2, 2), np.nan)
+    mle = MLEResult(("n_l", "n_r"), np.ones(2), np.ones(2), np.eye(2), {}, 1.0, True, True, {}, 10)
+    map_ = MAPResult(("n_l", "n_r"), np.ones(2), nan2, nan2, False, -1.0, False, "L-BFGS-B: ABNORMAL: ")
+    warnings = _diagnostics(mle, map_, None, {})["warnings"]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("the MAP search did not converge (L-BFGS-B: ABNORMAL)")
+    assert "fix it, or narrow its bounds or prior" in warnings[0]
+    assert "no Laplace errors" in warnings[1] and "fix that parameter" in warnings[1]
+
+
+def test_the_scans_keep_minuits_messages_out_of_the_output(monkeypatch):
+    """FitResult.save runs the report (its MINOS contours) with MINUIT's printing off, and restores it."""
+    from iminuit._core import MnPrint
+
+    import bayesfit.output.report as report
+    from bayesfit.engine.result import FitResult
+
+    seen = []
+    monkeypatch.setattr(report, "write_report", lambda fit, out, log=None: seen.append(MnPrint.global_level) or [])
+    level = MnPrint.global_level
+    FitResult(problem=None, mle=None, map=None).save("unused")
+    assert seen == [-1] and MnPrint.global_level == level
