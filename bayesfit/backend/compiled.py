@@ -9,7 +9,7 @@ priors, binned or unbinned, number of bins) is compiled once and every new datas
 size, is swapped in.
 
 Two caches, both keyed by a digest of the PyTensor graph itself (its operations, constants
-and input types, not the data) and of :data:`SKIPPED_REWRITES`, so any change to the model
+and input types, not the data) and of :data:`bayesfit.backend.graphs.SKIPPED_REWRITES`, so any change to the model
 gives a new entry and never a stale one:
 
 - **in memory**, for the life of the process: a second :func:`bayesfit.fit` of the same
@@ -18,7 +18,7 @@ gives a new entry and never a stale one:
 - **on disk**: the MAP + Laplace function, and the two PyTensor functions nutpie's model is
   built from, are pickled after their first compilation and loaded in about a second each by
   later processes (PyTensor skips its graph rewriting; the C modules come from PyTensor's own
-  compile cache, the numba code from its numba cache). The folder is :func:`cache_dir`:
+  compile cache, the numba code from its numba cache). The folder is :func:`bayesfit.backend.store.cache_dir`:
   ``$BAYESFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/bayesfit``, else ``~/.cache/bayesfit``; one
   subfolder per version of Python, PyTensor, PyMC and bayesfit (and file per nutpie version).
   Delete it at any time.
@@ -38,7 +38,7 @@ compiled first in a child process (:func:`start_numba_cache_fill`, started by th
 before the MAP + Laplace compilation so that the two run side by side), so that every
 process samples with the same, cache-loaded code and a seed fixes the draws.
 
-Both are compiled with PyTensor's default rewrites less :data:`SKIPPED_REWRITES`.
+Both are compiled with PyTensor's default rewrites less :data:`bayesfit.backend.graphs.SKIPPED_REWRITES`.
 
 A compiled function holds the data of the fit that uses it, so fits of one structure must not
 run at the same time in threads of one process; run parallel fits in separate processes.
