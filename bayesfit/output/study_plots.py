@@ -81,6 +81,7 @@ def plot_pulls(study):
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
+
 def plot_coverage(study):
     """Return a figure: each interval's coverage per parameter, Clopper–Pearson error bars.
 

@@ -23,6 +23,7 @@ COVERAGE_TOLERANCE = 0.05
 #: verdicts per check, 99 % keeps false alarms rare (0.5 % each, one-sided).
 VERDICT_CL = 0.99
 
+
 def toys_to_decide(share, tolerance=COVERAGE_TOLERANCE, cl=VERDICT_CL) -> int | None:
     """Return about how many toys tell whether a coverage of ``share`` lies within ``tolerance`` of 68.3 %.
 
