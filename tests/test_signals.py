@@ -35,10 +35,17 @@ def _complete_set(folder):
     return listed
 
 
+def _as_from_a_terminal():
+    """Give the child Ctrl-C's default action: a shell that starts the test run in the background
+    (no job control) makes every process below it ignore SIGINT, as a terminal's program never does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _signal_at(cmd, words, sig, out, after=0.3):
     """Start ``cmd``, send ``sig`` once a line with one of ``words`` appears; return (rc, stderr, children)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env={**os.environ, "MPLBACKEND": "Agg"})
+                            start_new_session=True, env={**os.environ, "MPLBACKEND": "Agg"},
+                            preexec_fn=_as_from_a_terminal)
     lines, children = [], []
     try:
         for line in proc.stderr:
@@ -102,7 +109,7 @@ def test_toys_on_two_workers_stopped(tmp_path, sig):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_test_stopped(tmp_path, sig):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "bayesfit", "signal", "--toys", "1000000", "--no-smc", "--out", str(out)]
+    cmd = [sys.executable, "-m", "bayesfit", "signal", "--toys", "100000", "--no-smc", "--out", str(out)]
     code, err, children = _signal_at(cmd, ("background-only toys",), sig, out)
     assert code == EXIT[sig], err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(LAST_LINE[sig]), err

@@ -193,21 +193,43 @@ def precompile(nodes) -> int:
     done = 0
     with concurrent.futures.ThreadPoolExecutor(min(_workers(), len(jobs))) as pool:
         futures = {}
-        for linker, key, module_hash in jobs:
-            extra = _pch_arguments(_include_lines(linker.get_src_code()), _compiler_flags(linker),
-                                   cache.dirname)
-            location = dlimport_workdir(cache.dirname)
-            futures[pool.submit(_compile, linker, location, extra)] = (key, module_hash, location)
-        for future in concurrent.futures.as_completed(futures):
-            key, module_hash, location = futures[future]
-            try:
-                name = future.result()
-                with _REGISTER:
-                    _register(cache, key, module_hash, location, name)
-                done += 1
-            except Exception:  # noqa: BLE001 - PyTensor's own path compiles it and reports
-                shutil.rmtree(location, ignore_errors=True)
+        try:
+            for linker, key, module_hash in jobs:
+                extra = _pch_arguments(_include_lines(linker.get_src_code()), _compiler_flags(linker),
+                                       cache.dirname)
+                location = dlimport_workdir(cache.dirname)
+                futures[pool.submit(_compile, linker, location, extra)] = (key, module_hash, location)
+            for future in concurrent.futures.as_completed(futures):
+                key, module_hash, location = futures[future]
+                try:
+                    name = future.result()
+                    with _REGISTER:
+                        _register(cache, key, module_hash, location, name)
+                    done += 1
+                except Exception:  # noqa: BLE001 - PyTensor's own path compiles it and reports
+                    shutil.rmtree(location, ignore_errors=True)
+        except BaseException:  # Ctrl-C or SIGTERM: start no more compilers, stop the running ones
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_compilers()  # their half-written folders are PyTensor's to clean, as after any crash
+            raise
     return done
+
+
+def _stop_compilers():
+    """Kill the C compilers this process started (an interrupted compilation must not outlive it)."""
+    try:
+        import psutil  # a dependency of distributed
+    except ImportError:
+        return
+    from pytensor import config
+
+    names = {os.path.basename(config.cxx), "cc1plus", "as", "ld", "collect2"}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.name() in names:
+                child.kill()
+        except psutil.Error:  # gone already
+            pass
 
 
 class PrecompilingVMLinker(VMLinker):
