@@ -613,7 +613,7 @@ def main(argv=None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (KeyboardInterrupt, SystemExit, SystemError) as err:
-        stop = _interruption(err)
+        stop = interrupts.interruption(err) or err
         if isinstance(stop, KeyboardInterrupt):
             print("bayesfit: interrupted; the output folder holds one complete set of files (the previous "
                   "run's, or this run's if it had finished writing)", file=sys.stderr)
@@ -623,19 +623,6 @@ def main(argv=None) -> int:
                   "run's, or this run's if it had finished writing)", file=sys.stderr)
             raise stop from None
         raise
-
-
-def _interruption(err):
-    """Return the Ctrl-C or SIGTERM behind ``err``, else ``err`` itself.
-
-    A signal whose handler raises while compiled code (numba, iminuit's C++) calls back into
-    Python comes back as a ``SystemError`` ("... returned a result with an exception set")
-    whose cause is the ``KeyboardInterrupt`` or ``SystemExit``.
-    """
-    seen = err
-    while isinstance(seen, SystemError) and (seen.__cause__ or seen.__context__) is not None:
-        seen = seen.__cause__ or seen.__context__
-    return seen if isinstance(seen, (KeyboardInterrupt, SystemExit)) else err
 
 
 def _run(argv):

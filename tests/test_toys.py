@@ -217,3 +217,23 @@ def test_toys_and_signal_into_the_folder_of_another_run_leave_one_complete_set(t
         "result.json", "null_distribution.png", "null_distribution.pdf"}
     assert (out / "mine.txt").read_text() == "not bayesfit's"
     capsys.readouterr()
+
+
+def test_an_interrupt_inside_a_compiled_callback_stops_the_study(monkeypatch):
+    """A Ctrl-C or SIGTERM that numba or iminuit turns into SystemError is not a failed toy."""
+    import bayesfit.studies.toys as toy_module
+
+    def interrupted(problem, *, minos=True):
+        try:
+            raise SystemExit(143)
+        except SystemExit as err:
+            raise SystemError("CPUDispatcher(<function kernel>) returned a result with an exception set") from err
+
+    monkeypatch.setattr("bayesfit.engine.mle.fit_problem", interrupted)  # what each toy fits with
+    with pytest.raises(SystemExit) as stop:
+        toys(_gauss(), 3, 100, workers=1, progress=False)
+    assert stop.value.code == 143
+    # any other error is recorded as the toy's failure, as before
+    monkeypatch.setattr("bayesfit.engine.mle.fit_problem", lambda problem, *, minos=True: 1 / 0)
+    study = toy_module.toys(_gauss(), 3, 100, workers=1, progress=False)
+    assert [r["error"] for r in study.records] == ["ZeroDivisionError: division by zero"] * 3

@@ -11,7 +11,7 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["handling", "held", "STOP_SIGNALS"]
+__all__ = ["handling", "held", "interruption", "STOP_SIGNALS"]
 
 #: The signals that stop a run: Ctrl-C and a polite kill.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -53,3 +53,25 @@ def held(signals=STOP_SIGNALS):
         yield
     if pending:
         signal.raise_signal(pending[0])
+
+
+def interruption(err):
+    """Return the Ctrl-C or SIGTERM behind ``err`` (a ``KeyboardInterrupt`` or ``SystemExit``), else None.
+
+    A signal whose handler raises while compiled code (numba, iminuit's C++) calls back into
+    Python comes back as a ``SystemError`` ("... returned a result with an exception set")
+    whose cause is the interruption. Code that records failures with ``except Exception``
+    re-raises what this returns, so an interrupted study stops instead of counting a failure.
+
+    Parameters
+    ----------
+    err : BaseException
+
+    Returns
+    -------
+    KeyboardInterrupt or SystemExit or None
+    """
+    seen = err
+    while isinstance(seen, SystemError) and (seen.__cause__ or seen.__context__) is not None:
+        seen = seen.__cause__ or seen.__context__
+    return seen if isinstance(seen, (KeyboardInterrupt, SystemExit)) else None

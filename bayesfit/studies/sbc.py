@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from bayesfit.core import interrupts
 from bayesfit.studies.parallel import CHUNK, Progress, map_chunks, pin_worker_threads
 
 __all__ = ["sbc", "SBCResult", "ranks", "uniformity", "prior_draws"]
@@ -106,6 +107,9 @@ def _sbc_chunk(model, n_events, items, nuts, n_ranks):
             record["ess_bulk_min"] = fit.diagnostics.get("ess_bulk_min")
             record["ok"] = True
         except Exception as exc:  # a failing simulation is recorded, never stops the study
+            stop = interrupts.interruption(exc)
+            if stop is not None:  # Ctrl-C or SIGTERM inside a compiled callback: the study stops
+                raise stop from None
             record["error"] = f"{type(exc).__name__}: {exc}"
         out.append((index, record))
     return out

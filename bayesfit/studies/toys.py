@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayesfit.core import interrupts
 from bayesfit.core.binomial import clopper_pearson
 from bayesfit.core.constants import ONE_SIGMA
 from bayesfit.core.jsonable import to_jsonable
@@ -95,6 +96,9 @@ def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
                                            or "r̂" in w)
         record["ok"] = bool(mle.valid)
     except Exception as exc:  # a failing toy is recorded, never stops the study
+        stop = interrupts.interruption(exc)
+        if stop is not None:  # Ctrl-C or SIGTERM inside a compiled callback: the study stops
+            raise stop from None
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["flags"].append("failed: " + record["error"])
     return record
