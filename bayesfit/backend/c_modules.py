@@ -30,6 +30,7 @@ header, and one whose modules are all cached gains nothing.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import os
 import shutil
@@ -210,7 +211,11 @@ def precompile(nodes) -> int:
                     shutil.rmtree(location, ignore_errors=True)
         except BaseException:  # Ctrl-C or SIGTERM: start no more compilers, stop the running ones
             pool.shutdown(wait=False, cancel_futures=True)
-            _stop_compilers()  # their half-written folders are PyTensor's to clean, as after any crash
+            # PyTensor prints where the C code of each killed compilation lies: not for the user,
+            # who stopped the run, so the threads finish with standard output silenced
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                _stop_compilers()  # their half-written folders are PyTensor's to clean, as after any crash
+                pool.shutdown(wait=True)
             raise
     return done
 
