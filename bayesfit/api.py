@@ -98,7 +98,7 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
 
     Returns
     -------
-    bayesfit.engine.fits.FitResult
+    bayesfit.engine.result.FitResult
         Indexed by parameter name; prints as the comparison table; ``to_dict()`` and
         ``save(DIR)``.
 

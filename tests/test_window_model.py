@@ -273,12 +273,14 @@ def test_fixed_fractions_above_one_are_refused():
     shapes = lambda: [bf.Gaussian(mu, sigma), bf.Exponential(bf.Parameter("slope", -0.1, -1.0, 1.0)), bf.Uniform()]
     with pytest.raises(ValueError, match=r"fractions: .* sum to 1\.3"):
         bf.WindowModel((-5.0, 5.0), shapes(), fractions=[0.7, 0.6])
-    with pytest.raises(ValueError, match=r"fractions: each must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"fractions: a fixed one must lie in \[0, 1\]"):
         bf.WindowModel((-5.0, 5.0), shapes(), fractions=[-0.1, 0.5])
     f = bf.Parameter("f", 0.7, 0.5, 1.0)  # a free fraction whose lower bound leaves no room for 0.6
     with pytest.raises(ValueError, match=r"sum to 1\.1"):
         bf.WindowModel((-5.0, 5.0), shapes(), fractions=[f, 0.6])
     bf.WindowModel((-5.0, 5.0), shapes(), fractions=[0.7, 0.3])  # the remainder may be 0
+    g = bf.Parameter("g", 0.1, -0.5, 1.0)  # a free fraction may go negative (an unbiased signal estimate)
+    bf.WindowModel((-5.0, 5.0), shapes(), fractions=[g, 0.3])
 
 
 @pytest.mark.parametrize("window, match", [((1e-300, 2e-300), "too narrow"), ((1e10, 1e10 + 1e-3), "too narrow"),

@@ -138,10 +138,11 @@ class WindowModel:
                                  f"remainder), got {list(fractions)!r}")
             # the remainder 1 − Σ fractions must be able to be ≥ 0: fixed ones at their value,
             # free ones at their lower bound
-            least = [w if not isinstance(w, Parameter) else w.lower for w in weights if w is not None]
-            if any(not 0 <= f <= 1 for f in least if not isinstance(f, Parameter)) or sum(least) > 1:
-                raise ValueError(f"fractions: each must lie in [0, 1] and their sum can be at most 1 (the fixed "
-                                 f"fractions and the free ones' lower bounds sum to {sum(least):g}), got "
+            fixed = [w for w in weights if w is not None and not isinstance(w, Parameter)]
+            least = [w.lower if isinstance(w, Parameter) else w for w in weights if w is not None]
+            if any(not 0 <= f <= 1 for f in fixed) or sum(least) > 1:
+                raise ValueError(f"fractions: a fixed one must lie in [0, 1] and their sum can be at most 1 "
+                                 f"(the fixed fractions and the free ones' lower bounds sum to {sum(least):g}), got "
                                  f"{list(fractions)!r}")
         else:
             if n != 1:
