@@ -492,11 +492,10 @@ def _headroom(fig, ax, boxes, centers, top, curves, gap=0.03) -> float:
     """
     highest = max(float(np.max(top, initial=0.0)), *(float(np.nanmax(y, initial=0.0)) for _, y in curves), 1.0)
     needed = 1.05 * highest
-    renderer = fig.canvas.get_renderer()
     to_axes = ax.transAxes.inverted()
     lo, hi = ax.get_xlim()
     for box in boxes:
-        (x0, y0), (x1, _) = to_axes.transform(box.get_window_extent(renderer).get_points())
+        (x0, y0), (x1, _) = to_axes.transform(box.get_window_extent().get_points())  # any backend's renderer
         a, b = lo + x0 * (hi - lo), lo + x1 * (hi - lo)
         under = [top[(centers >= a - 1e-12) & (centers <= b + 1e-12)]]
         under += [y[(x >= a) & (x <= b)] for x, y in curves]
