@@ -97,6 +97,10 @@ CASES = [
     ("--range inf", "dimuon", None, ["--range", "9", "inf"], r"argument --range: need a finite number"),
     ("binary file", "dimuon", _bytes("bin.txt", bytes(range(256))), [], r"cannot read"),
     ("empty .csv", "weighted-mean", _csv(""), [], r"the file is empty"),
+]
+
+# The cases of the issue on silent wrong answers, run as a user runs them: ``python -m bayesfit``.
+CLI_CASES = [
     # answers that were silently wrong (issue 31)
     ("comma decimals, zpeak", "zpeak", _bytes("comma.csv", b"M\n91,234\n90,127\n"), [],
      r"line 2: 2 comma-separated fields, but the header names 1 \('M'\); decimals must be written with a point"),
@@ -121,6 +125,30 @@ CASES = [
     ("signal --data outside", "signal", _values("far.txt", [5.0, 300.0]), [], r"window \[0, 200\]"),
     ("signal --data one event", "signal", _values("one.txt", [5.0]), [], r"at least two masses \(got 1\)"),
 ]
+
+
+@pytest.mark.parametrize("case,command,make,options,pattern", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_bad_input_through_the_command_line(tmp_path, case, command, make, options, pattern):
+    """The same contract from a real process: exit 2, one line naming the file or option, --out untouched."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "result.json").write_text('{"earlier": "run"}')
+    argv = [command, *options, "--out", str(out)]
+    data = None
+    if make is not None:
+        (tmp_path / "in").mkdir()
+        data = make(tmp_path / "in")
+        argv += ["--data", str(data)]
+    proc = subprocess.run([sys.executable, "-m", "bayesfit", *argv], capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert re.search(pattern, lines[0]), lines[0]
+    assert (data is not None and str(data) in lines[0]) or re.search(r"--[a-z]", lines[0]), lines[0]
+    assert [p.name for p in out.iterdir()] == ["result.json"]
+    assert (out / "result.json").read_text() == '{"earlier": "run"}'
 
 
 @pytest.fixture
@@ -202,39 +230,48 @@ def test_negative_range_in_exponent_notation_is_read(tmp_path, no_fitting):
         main(["dimuon", "--range", "-1e1", "11", "--events", "1000", "--out", str(tmp_path / "o")])
 
 
-def test_empty_out_is_refused(tmp_path, capsys, no_fitting, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    code, err = _run(["weighted-mean", "--out", ""], capsys)
+def _cli(argv, cwd=None):
+    """Run ``python -m bayesfit ARGV``; return (exit status, standard error)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "bayesfit", *argv], capture_output=True, text=True, timeout=120,
+                          cwd=cwd)
+    return proc.returncode, proc.stderr
+
+
+def test_empty_out_is_refused(tmp_path):
+    code, err = _cli(["weighted-mean", "--out", ""], cwd=tmp_path)
     assert code == 2 and "argument --out: an empty path" in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("below", [False, True])
-def test_out_through_a_symlink_loop_is_refused_before_the_fit(tmp_path, capsys, no_fitting, below):
+def test_out_through_a_symlink_loop_is_refused_before_the_fit(tmp_path, below):
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     out = tmp_path / "loop" / "sub" if below else tmp_path / "loop"
-    code, err = _run(["weighted-mean", "--out", str(out)], capsys)
+    code, err = _cli(["weighted-mean", "--out", str(out)])
     assert code == 2 and "is a symbolic link to nothing" in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_garbage_checkpoint_is_named_in_one_line(tmp_path, capsys):
+def test_a_garbage_checkpoint_is_named_in_one_line(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "toys-checkpoint.jsonl").write_text("this is not JSON\n")
     before = sorted(p.name for p in out.iterdir())
-    code, err = _run(["toys", "dimuon", "--toys", "5", "--resume", "--out", str(out)], capsys)
+    code, err = _cli(["toys", "dimuon", "--toys", "5", "--resume", "--out", str(out)])
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "toys-checkpoint.jsonl: not the checkpoint of a bayesfit toy study" in err
     assert sorted(p.name for p in out.iterdir()) == before
 
 
-def test_an_unreachable_scheduler_is_bad_input(tmp_path, capsys):
+def test_an_unreachable_scheduler_is_bad_input(tmp_path):
     """Nothing listens on the loopback's port 9: exit 2 and one line, within seconds."""
     import time
 
     t0 = time.perf_counter()
-    code, err = _run(["toys", "dimuon", "--toys", "5", "--scheduler", "tcp://127.0.0.1:9",
-                      "--out", str(tmp_path / "out")], capsys)
+    code, err = _cli(["toys", "dimuon", "--toys", "5", "--scheduler", "tcp://127.0.0.1:9",
+                      "--out", str(tmp_path / "out")])
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered within 5 s" in err
-    assert time.perf_counter() - t0 < 15
+    assert time.perf_counter() - t0 < 20  # the 5 s wait and the command's start
