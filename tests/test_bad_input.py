@@ -127,30 +127,6 @@ CLI_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case,command,make,options,pattern", CLI_CASES, ids=[c[0] for c in CLI_CASES])
-def test_bad_input_through_the_command_line(tmp_path, case, command, make, options, pattern):
-    """The same contract from a real process: exit 2, one line naming the file or option, --out untouched."""
-    import subprocess
-    import sys
-
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "result.json").write_text('{"earlier": "run"}')
-    argv = [command, *options, "--out", str(out)]
-    data = None
-    if make is not None:
-        (tmp_path / "in").mkdir()
-        data = make(tmp_path / "in")
-        argv += ["--data", str(data)]
-    proc = subprocess.run([sys.executable, "-m", "bayesfit", *argv], capture_output=True, text=True, timeout=120)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-    assert re.search(pattern, lines[0]), lines[0]
-    assert (data is not None and str(data) in lines[0]) or re.search(r"--[a-z]", lines[0]), lines[0]
-    assert [p.name for p in out.iterdir()] == ["result.json"]
-    assert (out / "result.json").read_text() == '{"earlier": "run"}'
-
-
 @pytest.fixture
 def no_fitting(monkeypatch):
     """Replace the engine's fits by a failure: bad input must stop before them."""
@@ -170,8 +146,18 @@ def _run(argv, capsys):
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("case,command,make,options,pattern", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_one_line_exit_2(tmp_path, capsys, no_fitting, case, command, make, options, pattern):
+def _cli(argv, cwd=None):
+    """Run ``python -m bayesfit ARGV``; return (exit status, standard error)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "bayesfit", *argv], capture_output=True, text=True, timeout=120,
+                          cwd=cwd)
+    return proc.returncode, proc.stderr
+
+
+def _bad_input_gives_one_line(tmp_path, run, command, make, options, pattern):
+    """Run a case with ``run(argv) -> (status, stderr)``: exit 2, one line naming the file or option, --out untouched."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "result.json").write_text('{"earlier": "run"}')
@@ -181,7 +167,7 @@ def test_bad_input_one_line_exit_2(tmp_path, capsys, no_fitting, case, command, 
         (tmp_path / "in").mkdir()
         data = make(tmp_path / "in")
         argv += ["--data", str(data)]
-    code, err = _run(argv, capsys)
+    code, err = run(argv)
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -190,6 +176,17 @@ def test_bad_input_one_line_exit_2(tmp_path, capsys, no_fitting, case, command, 
     assert (data is not None and str(data) in lines[0]) or re.search(r"--[a-z]", lines[0]), lines[0]
     assert [p.name for p in out.iterdir()] == ["result.json"]
     assert (out / "result.json").read_text() == '{"earlier": "run"}'
+
+
+@pytest.mark.parametrize("case,command,make,options,pattern", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_one_line_exit_2(tmp_path, capsys, no_fitting, case, command, make, options, pattern):
+    _bad_input_gives_one_line(tmp_path, lambda argv: _run(argv, capsys), command, make, options, pattern)
+
+
+@pytest.mark.parametrize("case,command,make,options,pattern", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_bad_input_through_the_command_line(tmp_path, case, command, make, options, pattern):
+    """The same contract from a real process, ``python -m bayesfit``."""
+    _bad_input_gives_one_line(tmp_path, _cli, command, make, options, pattern)
 
 
 def test_out_naming_a_file(tmp_path, capsys, no_fitting):
@@ -228,16 +225,6 @@ def test_negative_range_in_exponent_notation_is_read(tmp_path, no_fitting):
     """``--range -1e1 11`` is a window, not an unknown option (argparse's reading of "-1e1")."""
     with pytest.raises(AssertionError, match="a fit started"):  # it got as far as the fit
         main(["dimuon", "--range", "-1e1", "11", "--events", "1000", "--out", str(tmp_path / "o")])
-
-
-def _cli(argv, cwd=None):
-    """Run ``python -m bayesfit ARGV``; return (exit status, standard error)."""
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "bayesfit", *argv], capture_output=True, text=True, timeout=120,
-                          cwd=cwd)
-    return proc.returncode, proc.stderr
 
 
 def test_empty_out_is_refused(tmp_path):
