@@ -47,7 +47,12 @@ __version__ = "0.3.0"
 
 _EXPORTS = {
     "Parameter": "core.parameter",
+    "Derived": "core.parameter",
     "WindowModel": "modeling.window",
+    "Simultaneous": "modeling.simultaneous",
+    "GaussianConstraint": "modeling.constraints",
+    "PoissonConstraint": "modeling.constraints",
+    "LogNormalConstraint": "modeling.constraints",
     "LeastSquares": "modeling.least_squares",
     "fit": "api",
     "toys": "studies.toys",

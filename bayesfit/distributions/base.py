@@ -34,7 +34,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from bayesfit.core.parameter import Parameter
+from bayesfit.core.parameter import Derived, Parameter, value_of
 
 __all__ = ["Component", "logdiffexp"]
 
@@ -49,8 +49,9 @@ class Component:
 
     Parameters
     ----------
-    *params : Parameter or float
-        The shape parameters, in the order of :attr:`param_names`. A float is a fixed value.
+    *params : Parameter, Derived or float
+        The shape parameters, in the order of :attr:`param_names`. A float is a fixed value, a
+        :class:`~bayesfit.core.parameter.Derived` one (``sigma * 1.06``) is computed from others.
     label : str, optional
         Legend label in plots; the class's :attr:`title` if omitted.
 
@@ -83,7 +84,7 @@ class Component:
             raise TypeError(f"{type(self).__name__} takes {len(self.param_names)} parameters "
                             f"({', '.join(self.param_names)}), got {len(params)}")
         for name, p in zip(self.param_names, params):
-            if not isinstance(p, Parameter):
+            if not isinstance(p, (Parameter, Derived)):
                 try:
                     float(p)
                 except (TypeError, ValueError):
@@ -91,12 +92,12 @@ class Component:
                                     f"number, got {p!r}") from None
         # numpy float64, not Python float: PyTensor makes a Python 1.5 a float32 constant, and
         # a subgraph of constants alone (log α of a fixed α) would then lose eight digits.
-        self.params = tuple(p if isinstance(p, Parameter) else np.float64(p) for p in params)
+        self.params = tuple(p if isinstance(p, (Parameter, Derived)) else np.float64(p) for p in params)
         self.label = label or self.title
         self._compiled = None
 
     def __repr__(self):
-        args = ", ".join(p.name if isinstance(p, Parameter) else repr(p) for p in self.params)
+        args = ", ".join(p.name if isinstance(p, (Parameter, Derived)) else repr(p) for p in self.params)
         return f"{type(self).__name__}({args})"
 
     @property
@@ -114,8 +115,8 @@ class Component:
                              f"the window [{lo:g}, {hi:g}] reaches outside it")
 
     def values(self, free: dict):
-        """Return the shape parameters with free ones taken from ``free`` (name → value)."""
-        return [free[p.name] if isinstance(p, Parameter) else p for p in self.params]
+        """Return the shape parameters: free ones from ``free`` (name → value), derived ones computed."""
+        return [value_of(p, free) for p in self.params]
 
     # --- PyTensor, window-normalised -------------------------------------------------
     def pt_log_norm(self, p, lo, hi):

@@ -84,6 +84,72 @@ def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
     return out
 
 
+def _posterior_summary(idata, name) -> dict:
+    """Return the ArviZ summary of one posterior variable: mean, sd, 68 % HDI, r̂, bulk ESS."""
+    hdi = az.hdi(idata, var_names=[name], hdi_prob=HDI_PROB)
+    return {"mean": float(idata.posterior[name].mean()), "sd": float(idata.posterior[name].std(ddof=1)),
+            "hdi_68": [float(v) for v in hdi[name].values],
+            "r_hat": float(az.rhat(idata, var_names=[name])[name]),
+            "ess_bulk": float(az.ess(idata, var_names=[name], method="bulk")[name])}
+
+
+def compare_derived(derived, names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
+    """Return the comparison rows of the named derived parameters, and add their draws to ``idata``.
+
+    The MLE and the MAP are the expression at the fitted points; HESSE and Laplace errors
+    propagate the covariance with the expression's exact Jacobian, σ² = J C Jᵀ; the posterior is
+    that of the transformed draws (added to ``idata.posterior`` under the derived name, so that
+    ``posterior.nc`` holds them).
+
+    Parameters
+    ----------
+    derived : sequence of bayesfit.core.parameter.Derived
+    names : sequence of str
+        The fit parameters, in order.
+    mle, map_ : MLEResult, MAPResult
+    idata : arviz.InferenceData, optional
+
+    Returns
+    -------
+    dict
+        ``{name: row}`` like :func:`compare`'s, with ``"derived"`` the expression.
+    """
+    out = {}
+    names = list(names)
+
+    def propagate(d, values, cov):
+        free = dict(zip(names, map(float, values)))
+        grad = d.gradient(free)
+        jac = np.array([grad.get(n, 0.0) for n in names])
+        var = float(jac @ cov @ jac)
+        return float(d.evaluate(free)), math.sqrt(var) if var >= 0 else float("nan")
+
+    for d in derived:
+        value, hesse = propagate(d, mle.values, mle.covariance)
+        map_value, laplace = propagate(d, map_.values, map_.covariance)
+        post = None
+        if idata is not None:
+            idata.posterior[d.name] = d.evaluate({n: idata.posterior[n] for n in names})
+            post = _posterior_summary(idata, d.name)
+        out[d.name] = {
+            "mle": value, "hesse": hesse, "minos": [float("nan"), float("nan")], "map": map_value,
+            "laplace_sd": laplace, "posterior": post,
+            "laplace_over_hesse": laplace / hesse if hesse > 0 else float("nan"),
+            "sd_over_hesse": post["sd"] / hesse if post and hesse > 0 else None,
+            "map_minus_mle_in_hesse": (map_value - value) / hesse if hesse > 0 else float("nan"),
+            "role": "derived", "derived": d.expression,
+        }
+    return out
+
+
+def _roles(problem) -> dict:
+    """Return what sets a fit parameter apart in the table: ``"constrained"`` or ``"prior"``, by name."""
+    terms = getattr(problem, "constraint_terms", None)
+    constrained = {p.name for c in (terms.constraints if terms else ()) for p in c.params}
+    return {p.name: "constrained" if p.name in constrained else "prior" if p.prior is not None else None
+            for p in problem.params}
+
+
 def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
     warnings = []
     if not mle.valid:
@@ -263,6 +329,9 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
             fill.cancel()  # a no-op once it has finished; stops it if the fit failed first
 
     comparison = compare(names, mle, map_, idata)
+    for name, role in _roles(problem).items():
+        comparison[name]["role"] = role
+    comparison.update(compare_derived(getattr(problem, "derived", ()), names, mle, map_, idata))
     gof = problem.gof(mle.values)
     predictive = posterior_predictive(problem, idata, seed=seed) if idata is not None and ppc else None
     diagnostics = _diagnostics(mle, map_, idata, comparison)

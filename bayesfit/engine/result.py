@@ -137,7 +137,8 @@ class FitResult:
         if post is not None:
             post = PosteriorSummary(post["mean"], post["sd"], tuple(post["hdi_68"]), post["r_hat"],
                                     post["ess_bulk"])
-        unit = next((p.unit for p in self.problem.params if p.name == name), "")
+        declared = [*self.problem.params, *getattr(self.problem, "derived", ())]
+        unit = next((p.unit for p in declared if p.name == name), "")
         return ParameterResult(name, c["mle"], c["hesse"], tuple(c["minos"]), c["map"], c["laplace_sd"],
                                post, unit)
 
@@ -201,6 +202,7 @@ def result_dict(fit: FitResult) -> dict:
     params = {
         n: {k: c[k] for k in ("mle", "hesse", "minos", "map", "laplace_sd", "posterior",
                               "laplace_over_hesse", "sd_over_hesse", "map_minus_mle_in_hesse")}
+        | {k: c[k] for k in ("role", "derived") if c.get(k)}
         for n, c in fit.comparison.items()
     }
     out = {
@@ -313,11 +315,11 @@ class SavedResult:
         return self.document
 
     def __repr__(self):
-        from bayesfit.output.report import format_table
+        from bayesfit.output.report import format_table, role_legend
 
         d = self.document
         return "\n".join([f"bayesfit {d['model']}: {d['n_data']:,} data points (saved in {self.directory})", "",
-                          format_table(self), *(f"note: {n}" for n in self.notes)])
+                          format_table(self), *role_legend(self.comparison), *(f"note: {n}" for n in self.notes)])
 
 
 def load(directory) -> SavedResult:

@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pytensor.tensor as pt
 
-from bayesfit.core.parameter import Parameter, value_of
+from bayesfit.core.parameter import Derived, Parameter, value_of
 from bayesfit.distributions import crystalball as cb
 from bayesfit.distributions import exponential
 from bayesfit.distributions.crystalball import CrystalBall
@@ -55,7 +55,7 @@ class CrystalBallExponential:
 
     @staticmethod
     def applies(model, fit_bins) -> bool:
-        """Return True for Crystal Ball + exponential with a fraction, unbinned.
+        """Return True for Crystal Ball + exponential with a fraction, unbinned, of free or fixed parameters.
 
         Parameters
         ----------
@@ -70,7 +70,8 @@ class CrystalBallExponential:
         comps = model.components
         return (fit_bins is None and not model.extended and len(comps) == 2
                 and type(comps[0]) is CrystalBall and type(comps[1]) is Exponential
-                and model.weights[1] is None)
+                and model.weights[1] is None
+                and all(not isinstance(p, Derived) for p in model.slots))  # its Jacobian is per parameter
 
     def slots(self, free):
         """Return (μ, σ, α, n, slope, f) of the mixture at ``free`` (name → value).

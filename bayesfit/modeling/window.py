@@ -37,9 +37,10 @@ from scipy import optimize, stats
 
 from bayesfit.core.io import InputError
 from bayesfit.core.sizes import MAX_EVENT_MAGNITUDE, MIN_WINDOW_RELATIVE_WIDTH, MIN_WINDOW_WIDTH
-from bayesfit.core.parameter import Parameter, guessed_parameters, value_of
+from bayesfit.core.parameter import Derived, Parameter, free_parameters, guessed_parameters, named_derived, value_of
 from bayesfit.distributions.base import Component
 from bayesfit.modeling.cb_exp import CrystalBallExponential
+from bayesfit.modeling.constraints import ConstraintTerms, collect_constraints
 from bayesfit.modeling.problem import Problem
 
 __all__ = ["WindowModel", "BINNED_ABOVE", "FIT_BINS"]
@@ -85,6 +86,9 @@ class WindowModel:
         ``"warnings"`` joins the fit's diagnostics instead.
     plots : callable, optional
         ``plots(fit) -> {stem: Figure}``: extra figures, beside the histogram fit plot.
+    constraints : sequence of bayesfit.modeling.constraints.Constraint, optional
+        Auxiliary measurements of parameters (:mod:`bayesfit.modeling.constraints`), besides
+        those declared with ``Parameter(..., constraint=(centre, width))``.
 
     Examples
     --------
@@ -100,7 +104,7 @@ class WindowModel:
 
     def __init__(self, window, components, *, fractions=None, yields=None, name="window_fit",
                  x_label="x", unit="", title="", nbins=100, min_events=1, guess=None, meta=None,
-                 checks=None, plots=None):
+                 checks=None, plots=None, constraints=()):
         try:
             lo, hi = (float(w) for w in window)
         except (TypeError, ValueError):
@@ -138,8 +142,9 @@ class WindowModel:
                                  f"remainder), got {list(fractions)!r}")
             # the remainder 1 − Σ fractions must be able to be ≥ 0: fixed ones at their value,
             # free ones at their lower bound
-            fixed = [w for w in weights if w is not None and not isinstance(w, Parameter)]
-            least = [w.lower if isinstance(w, Parameter) else w for w in weights if w is not None]
+            fixed = [w for w in weights if w is not None and not isinstance(w, (Parameter, Derived))]
+            least = [w.lower if isinstance(w, Parameter) else 0.0 if isinstance(w, Derived) else w
+                     for w in weights if w is not None]
             if any(not 0 <= f <= 1 for f in fixed) or sum(least) > 1:
                 raise ValueError(f"fractions: a fixed one must lie in [0, 1] and their sum can be at most 1 "
                                  f"(the fixed fractions and the free ones' lower bounds sum to {sum(least):g}), got "
@@ -156,6 +161,8 @@ class WindowModel:
         self.guess, self.meta = guess, dict(meta or {})
         self.checks, self.extra_plots = checks, plots
         self.params = self._collect_params()
+        self._given_constraints = tuple(constraints)
+        self.constraints = collect_constraints(self.params, self._given_constraints)
         self._pymc_models = {}  # built once per likelihood kind, see WindowProblem.pymc_model
 
     def __getstate__(self):
@@ -165,15 +172,23 @@ class WindowModel:
         state["_pymc_models"] = {}
         return state
 
+    @property
+    def slots(self) -> list:
+        """Return everything the components and weights were declared with (parameters, derived, numbers)."""
+        return [p for c in self.components for p in c.params] + [w for w in self.weights if w is not None]
+
     def _collect_params(self):
         found = {}
-        things = [p for c in self.components for p in c.params] + list(self.weights)
-        for p in things:
-            if isinstance(p, Parameter):
-                if p.name in found and found[p.name] is not p:
-                    raise ValueError(f"two different parameters are named {p.name!r}")
-                found[p.name] = p
+        for p in free_parameters(self.slots):
+            if p.name in found and found[p.name] is not p:
+                raise ValueError(f"two different parameters are named {p.name!r}")
+            found[p.name] = p
         return tuple(found.values())
+
+    @property
+    def derived(self) -> tuple:
+        """Return the named derived parameters the model uses (reported beside the fit parameters)."""
+        return named_derived(self.slots)
 
     def __repr__(self):
         kind = "yields" if self.extended else "fractions"
@@ -195,7 +210,11 @@ class WindowModel:
         import copy
 
         new = copy.copy(self)
-        swap = lambda p: changes.get(p.name, p) if isinstance(p, Parameter) else p
+
+        def swap(p):
+            if isinstance(p, Parameter):
+                return changes.get(p.name, p)
+            return p.substitute(changes) if isinstance(p, Derived) else p
         comps = []
         for c in self.components:
             c2 = copy.copy(c)
@@ -205,6 +224,7 @@ class WindowModel:
         new.weights = tuple(swap(w) for w in self.weights)
         new._pymc_models = {}
         new.params = new._collect_params()
+        new.constraints = collect_constraints(new.params, new._given_constraints)
         return new
 
     def apply_guess(self, events) -> "WindowModel":
@@ -436,17 +456,29 @@ class WindowProblem(Problem):
             self.warnings.extend(found.pop("warnings", []))
             self.meta.update(found)
         self._fast = CrystalBallExponential(model, self.data) if CrystalBallExponential.applies(model, fit_bins) else None
+        self.derived = model.derived
+        self.constraint_terms = ConstraintTerms(model.constraints, self.names)
+        if self.constraint_terms:
+            self.meta["constraints"] = self.constraint_terms.describe()
 
     # --- the structure with a compiled one-pass likelihood ---------------------------
     @property
     def nll_grad(self):
         """The analytic gradient of :meth:`nll` for Crystal Ball + exponential, unbinned; else ``None``."""
-        return self._fast.gradient if self._fast else None
+        if not self._fast:
+            return None
+        if not self.constraint_terms:
+            return self._fast.gradient
+        return lambda values: self._fast.gradient(values) + self.constraint_terms.gradient(values)
 
     @property
     def nll_hessian(self):
         """The analytic Hessian of :meth:`nll` for Crystal Ball + exponential, unbinned; else ``None``."""
-        return self._fast.hessian if self._fast else None
+        if not self._fast:
+            return None
+        if not self.constraint_terms:
+            return self._fast.hessian
+        return lambda values: self._fast.hessian(values) + self.constraint_terms.hessian(values)
 
     # --- the independent likelihood (numpy/scipy references) --------------------------
     def nll(self, values):
@@ -456,7 +488,8 @@ class WindowProblem(Problem):
         model's ln L is subtracted (Baker & Cousins 1984): −Σ_j n_j ln(p_j N/n_j) for fractions,
         Σ_j (ν_j − n_j + n_j ln(n_j/ν_j)) when extended. The constant does not move the minimum or
         the errors, but keeps the value at the minimum O(bins) instead of O(events), well
-        above its rounding error, which MIGRAD's EDM test and MINOS need.
+        above its rounding error, which MIGRAD's EDM test and MINOS need. The constraints'
+        −ln L_aux (:mod:`bayesfit.modeling.constraints`) are added.
         """
         free = dict(zip(self.names, map(float, values)))
         with np.errstate(all="ignore"):
@@ -475,6 +508,8 @@ class WindowProblem(Problem):
                 out = -float(np.sum(ll))
                 if self.model.extended:
                     out += float(sum(self.model.weights_np(free)))
+            if self.constraint_terms:
+                out += self.constraint_terms.nll(values)
         return out if math.isfinite(out) else math.inf
 
     # --- the PyMC model (PyTensor graphs) ----------------------------------------------
@@ -495,9 +530,22 @@ class WindowProblem(Problem):
         if key not in cache:
             cache[key] = build()
         pm_model = cache[key]
-        name = "counts" if self.fit_bins is not None else "events"
-        pm.set_data({name: self.fit_counts if self.fit_bins is not None else self.data}, model=pm_model)
+        pm.set_data(self.model_data(), model=pm_model)
         return pm_model
+
+    def release_constraints(self):
+        """Drop the constraints from this problem: a simultaneous fit applies them once, to the whole."""
+        self.constraint_terms = ConstraintTerms((), self.names)
+        self.meta.pop("constraints", None)
+
+    def model_data(self, prefix="") -> dict:
+        """Return the values of this problem's ``pm.Data``: events or counts, and the constraints' measurements."""
+        if self.fit_bins is not None:
+            out = {f"{prefix}counts": self.fit_counts}
+        else:
+            out = {f"{prefix}events": self.data}
+        out.update(self.constraint_terms.observed)
+        return out
 
     def pymc_model(self):
         """Return the PyMC model: priors, and the unbinned or binned likelihood as a Potential.
@@ -511,27 +559,43 @@ class WindowProblem(Problem):
     def _build_pymc_model(self):
         import pymc as pm
 
-        model = self.model
         with pm.Model() as pm_model:
             free = self._free_variables()
-            log_w = model.log_weights_pt(free)
-            if self.fit_bins is not None:
-                counts = pm.Data("counts", self.fit_counts)
-                log_nu = pt.logsumexp(pt.stack([
-                    lw + c.pt_log_bin_probabilities(self.fit_edges, c.values(free), self.lo, self.hi)
-                    for lw, c in zip(log_w, model.components)]), axis=0)
-                loglike = pt.sum(pt.switch(counts > 0, counts * log_nu, 0.0))
-                if model.extended:
-                    loglike = loglike - pt.sum(pt.exp(log_nu))
-            else:
-                x = pm.Data("events", self.data)
-                ll = pt.logsumexp(pt.stack([lw + c.pt_logpdf(x, c.values(free), self.lo, self.hi)
-                                            for lw, c in zip(log_w, model.components)]), axis=0)
-                loglike = pt.sum(ll)
-                if model.extended:
-                    loglike = loglike - pt.sum(pt.exp(pt.stack(log_w)))
-            pm.Potential("loglike", loglike)
+            self.add_loglike(free)
+            self.constraint_terms.add_potentials(free)
         return pm_model
+
+    def add_loglike(self, free, prefix=""):
+        """Add the likelihood to the PyMC model in context: one ``pm.Potential`` (``{prefix}loglike``).
+
+        Parameters
+        ----------
+        free : dict
+            The free variables by name (and any others the model's slots read).
+        prefix : str
+            Put before the names of the ``pm.Data`` (``{prefix}events`` or ``{prefix}counts``)
+            and of the potential: one per category of a simultaneous fit.
+        """
+        import pymc as pm
+
+        model = self.model
+        log_w = model.log_weights_pt(free)
+        if self.fit_bins is not None:
+            counts = pm.Data(f"{prefix}counts", self.fit_counts)
+            log_nu = pt.logsumexp(pt.stack([
+                lw + c.pt_log_bin_probabilities(self.fit_edges, c.values(free), self.lo, self.hi)
+                for lw, c in zip(log_w, model.components)]), axis=0)
+            loglike = pt.sum(pt.switch(counts > 0, counts * log_nu, 0.0))
+            if model.extended:
+                loglike = loglike - pt.sum(pt.exp(log_nu))
+        else:
+            x = pm.Data(f"{prefix}events", self.data)
+            ll = pt.logsumexp(pt.stack([lw + c.pt_logpdf(x, c.values(free), self.lo, self.hi)
+                                        for lw, c in zip(log_w, model.components)]), axis=0)
+            loglike = pt.sum(ll)
+            if model.extended:
+                loglike = loglike - pt.sum(pt.exp(pt.stack(log_w)))
+        return pm.Potential(f"{prefix}loglike", loglike)
 
     def sampling_model(self):
         """Return the model with the one-pass likelihood Op for NUTS, or ``None``.
@@ -548,7 +612,9 @@ class WindowProblem(Problem):
         import pymc as pm
 
         with pm.Model() as pm_model:
-            self._fast.likelihood_op_potential(self._free_variables(), pm.Data("events", self.data))
+            free = self._free_variables()
+            self._fast.likelihood_op_potential(free, pm.Data("events", self.data))
+            self.constraint_terms.add_potentials(free)
         return pm_model
 
     # --- expected counts, χ², plots ------------------------------------------------------

@@ -43,6 +43,40 @@ def _row_place(c):
     return None
 
 
+#: The marks of the table's rows that are not plain fit parameters, and what each says.
+ROLE_MARKS = {
+    "constrained": ("ᶜ", "constrained: an auxiliary measurement in the likelihood of both fits (profiled by the MLE, "
+                         "integrated by NUTS)"),
+    "prior": ("ᵖ", "prior= in the Bayesian fits only: the MLE does not see it, so MAP and MLE differ by design"),
+    "derived": ("ᵈ", "derived: computed from the fit parameters; HESSE and Laplace errors propagated with its "
+                     "exact Jacobian, the posterior from the transformed draws"),
+}
+
+
+def _marked(name, c) -> str:
+    """Return a row's name with the mark of its role (constrained, prior, derived), if any."""
+    role = c.get("role")
+    return f"{name} {ROLE_MARKS[role][0]}" if role in ROLE_MARKS else name
+
+
+def role_legend(comparison) -> list:
+    """Return one line per role mark used in a comparison (the table's footnotes).
+
+    Parameters
+    ----------
+    comparison : dict
+        Rows by name, as :attr:`bayesfit.FitResult.comparison`.
+
+    Returns
+    -------
+    list of str
+    """
+    used = {c.get("role") for c in comparison.values()}
+    lines = [f"{mark} {text}" for role, (mark, text) in ROLE_MARKS.items() if role in used]
+    lines += [f"{name} = {c['derived']}" for name, c in comparison.items() if c.get("derived")]
+    return lines
+
+
 def format_table(fit, *, markdown=False) -> str:
     """Render the per-parameter comparison of the three fits.
 
@@ -68,7 +102,7 @@ def format_table(fit, *, markdown=False) -> str:
         hdi = post.get("hdi_68", [None, None])
         at = lambda x, place=_row_place(c): format_at_place(x, place)
         rows.append([
-            name, at(c["mle"]), at(c["hesse"]), at(c["minos"][0]), _upper(at(c["minos"][1])),
+            _marked(name, c), at(c["mle"]), at(c["hesse"]), at(c["minos"][0]), _upper(at(c["minos"][1])),
             at(c["map"]), at(c["laplace_sd"]), at(post.get("mean")), at(post.get("sd")),
             at(hdi[0]), at(hdi[1]), format_ratio(c["laplace_over_hesse"]), format_ratio(c["sd_over_hesse"]),
             format_ratio(post.get("r_hat")), format_ess(post.get("ess_bulk")),
@@ -129,6 +163,10 @@ def summary_text(fit, *, markdown=False) -> str:
     if p.meta:
         lines.append("")
     lines.append(format_table(fit, markdown=markdown))
+    legend = role_legend(fit.comparison)
+    if legend:
+        lines.append("")
+        lines.extend(("- " if markdown else "") + line for line in legend)
     lines.append("")
     lines.append(f"{gof_text(gof)}   (−ln L at minimum = {fit.mle.fval:.6g})")
     if fit.ppc is not None:
@@ -170,7 +208,7 @@ def summary_html(fit) -> str:
         head += ["post. mean", "post. sd", "HDI 68 %", "r̂", "ESS"]
     rows = []
     for name, c in fit.comparison.items():
-        cells = [name, format_general(c["mle"]), format_general(c["hesse"], 4), format_general(c["minos"][0], 4),
+        cells = [_marked(name, c), format_general(c["mle"]), format_general(c["hesse"], 4), format_general(c["minos"][0], 4),
                  _upper(format_general(c["minos"][1], 4)),
                  format_general(c["map"]), format_general(c["laplace_sd"], 4)]
         post = c["posterior"]
@@ -183,6 +221,7 @@ def summary_html(fit) -> str:
              f"{html.escape(str(p.meta.get('likelihood', '')))}</p>",
              "<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
              + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>",
+             *(f"<p><small>{html.escape(line)}</small></p>" for line in role_legend(fit.comparison)),
              f"<p>{gof_text(gof)}</p>"]
     if fit.ppc is not None:
         parts.append(f"<p>{html.escape(ppc_text(fit.ppc))}</p>")
