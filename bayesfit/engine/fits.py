@@ -144,8 +144,7 @@ def compare_derived(derived, names, mle: MLEResult, map_: MAPResult, idata=None)
 
 def _roles(problem) -> dict:
     """Return what sets a fit parameter apart in the table: ``"constrained"`` or ``"prior"``, by name."""
-    terms = getattr(problem, "constraint_terms", None)
-    constrained = {p.name for c in (terms.constraints if terms else ()) for p in c.params}
+    constrained = {p.name for c in problem.constraint_terms.constraints for p in c.params}
     return {p.name: "constrained" if p.name in constrained else "prior" if p.prior is not None else None
             for p in problem.params}
 
@@ -283,7 +282,8 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     timing, compiled = {}, {}
     t0 = time.perf_counter()
     with _stage(log, f"maximum likelihood (iminuit MIGRAD, HESSE{', MINOS' if minos else ''})", timing, "mle"):
-        mle = fit_problem(problem, minos=minos)
+        # polished to ~1e-5 σ: MAP = MLE is then a check of the two codes, not of MIGRAD's stopping rule
+        mle = fit_problem(problem, minos=minos, polish=True)
 
     model = problem.pymc_model()
     fill = None
@@ -331,7 +331,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     comparison = compare(names, mle, map_, idata)
     for name, role in _roles(problem).items():
         comparison[name]["role"] = role
-    comparison.update(compare_derived(getattr(problem, "derived", ()), names, mle, map_, idata))
+    comparison.update(compare_derived(problem.derived, names, mle, map_, idata))
     gof = problem.gof(mle.values)
     predictive = posterior_predictive(problem, idata, seed=seed) if idata is not None and ppc else None
     diagnostics = _diagnostics(mle, map_, idata, comparison)

@@ -66,6 +66,10 @@ class LeastSquares:
         self.params = tuple(params)
         if not all(isinstance(p, Parameter) for p in self.params):
             raise TypeError("params must be bayesfit.Parameter objects")
+        constrained = [p.name for p in self.params if p.constraint is not None]
+        if constrained:
+            raise ValueError(f"{', '.join(constrained)}: a least-squares model takes no constraint= (add the "
+                             "measurement as a data point instead, or use a WindowModel)")
         self.x, self.y, self.yerr = x, y, yerr
         self.name, self.unit, self.title = name, unit, title
         self.x_label = x_label or (x or "measurement")

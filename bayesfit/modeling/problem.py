@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayesfit.core.parameter import Parameter
+from bayesfit.modeling.constraints import ConstraintTerms
 
 __all__ = ["Parameter", "Problem"]
 
@@ -53,6 +54,12 @@ class Problem:
     def mle_limits(self) -> list[tuple]:
         """Return the limits MIGRAD enforces: the bounds, or ``(None, None)`` where free."""
         return [(p.lower, p.upper) if p.limit else (None, None) for p in self.params]
+
+    #: The auxiliary measurements in the likelihood (:mod:`bayesfit.modeling.constraints`), with
+    #: their measured values; none by default.
+    constraint_terms = ConstraintTerms((), ())
+    #: The named derived parameters reported beside the fit parameters; none by default.
+    derived = ()
 
     #: The analytic gradient of :meth:`nll`, ``nll_grad(values) -> numpy.ndarray``, where the
     #: model has one (MIGRAD then uses it); ``None`` otherwise.

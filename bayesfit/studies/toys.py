@@ -54,7 +54,7 @@ from bayesfit.studies.parallel import CHUNK, Progress, map_chunks, pin_worker_th
 __all__ = ["toys", "ToyStudy", "resolve_truth"]
 
 
-def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
+def _fit_toy(model, truth, n_events, poisson, redraw, seed, fits, minos, nuts):
     """Simulate and fit one toy; return its record (never raises)."""
     from bayesfit.engine.fits import run_fits
     from bayesfit.engine.mle import fit_problem
@@ -65,6 +65,9 @@ def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
         data = model.simulate(truth, n_events, rng=rng, poisson=poisson)
         record["n_events"] = int(np.size(data))
         problem, _ = model.prepare(data, binned=False)
+        terms = problem.constraint_terms
+        if terms and redraw:  # the global observables: each toy's calibration fluctuates too
+            terms.observed.update(terms.draw(truth, rng))
         if fits == ("mle",):
             mle = fit_problem(problem, minos=minos)
             fit = None
@@ -104,10 +107,10 @@ def _fit_toy(model, truth, n_events, poisson, seed, fits, minos, nuts):
     return record
 
 
-def _fit_chunk(model, truth, n_events, poisson, seeds, fits, minos, nuts):
+def _fit_chunk(model, truth, n_events, poisson, redraw, seeds, fits, minos, nuts):
     """Fit toys one after the other in this process (a Dask task, or the local loop)."""
     pin_worker_threads()
-    return [(int(s.spawn_key[-1]), _fit_toy(model, truth, n_events, poisson, s, fits, minos, nuts))
+    return [(int(s.spawn_key[-1]), _fit_toy(model, truth, n_events, poisson, redraw, s, fits, minos, nuts))
             for s in seeds]
 
 
@@ -337,7 +340,7 @@ def resolve_truth(model, truth=None) -> np.ndarray:
 
 
 def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("mle",), minos=True,
-         nuts=None, workers=None, client=None, checkpoint=None, progress=True) -> ToyStudy:
+         nuts=None, workers=None, client=None, checkpoint=None, progress=True, redraw_constraints=True) -> ToyStudy:
     """Run a toy study: simulate ``n_toys`` datasets from ``model`` at ``truth`` and fit each.
 
     Parameters
@@ -369,6 +372,12 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
         File to append each finished toy to; an existing one of the same study is resumed.
     progress : bool
         Show toys done and the rate on stderr.
+    redraw_constraints : bool
+        For a model with constraints (:mod:`bayesfit.modeling.constraints`): draw each toy's
+        measured values (the global observables) afresh around the truth, as a repeated
+        experiment with its own calibration would (the default). With False every toy keeps the
+        nominal measured values: the constrained parameters' pulls are then too narrow, because
+        the calibration's own fluctuation is missing from the toys.
 
     Returns
     -------
@@ -390,6 +399,9 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
     nuts = {"draws": 500, "tune": 500, "chains": 2, **(nuts or {})}
     seeds = np.random.SeedSequence(seed).spawn(n_toys)
     header = checkpoints.study_header(model, truth, n_events, poisson, seed, fits, minos, n_toys)
+    redraw = bool(redraw_constraints) and bool(getattr(model, "constraints", ()))
+    if getattr(model, "constraints", ()):
+        header["redraw_constraints"] = redraw
     done = {}
     if checkpoint is not None and Path(checkpoint).exists():
         done = checkpoints.read(checkpoint, header)
@@ -406,7 +418,7 @@ def toys(model, n_toys, n_events, *, truth=None, poisson=False, seed=0, fits=("m
         bar.update(len(results))
 
     bar = Progress(n_toys, len(done), progress)
-    args = (model, truth, n_events, poisson)
+    args = (model, truth, n_events, poisson, redraw)
     t0 = time.perf_counter()
     n_workers = 1
     try:
