@@ -143,8 +143,50 @@ def _add_common(parser):
                         "sample size (window models; default: 0, none)")
 
 
+def _add_binning_options(group):
+    from bayesfit.modeling.window import FIT_BINS
+
+    g = group.add_mutually_exclusive_group()
+    g.add_argument("--binned", nargs="?", type=_integer(2, MAX_FIT_BINS), const=FIT_BINS, default=None, metavar="NBINS",
+                   help=f"exact binned likelihood in NBINS bins (default {FIT_BINS}); automatic "
+                        "for large samples")
+    g.add_argument("--unbinned", action="store_true",
+                   help="force the event-by-event likelihood even for large samples")
+
+
+def _add_category_data_options(group, model):
+    """Add the data options of a simultaneous fit: one file per category."""
+    group.add_argument("--data", action="append", metavar="CATEGORY=FILE",
+                       help="the values of one category (.txt, .csv with --column, .npy, .root); once per "
+                            f"category: {', '.join(model.categories)}")
+    group.add_argument("--column", default="M", help="CSV column with the values (default: M)")
+    group.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
+    group.add_argument("--branch", help="ROOT branch with the values (default: --column)")
+    _add_binning_options(group)
+
+
+def _category_files(items, model) -> dict:
+    """Return ``{category: path}`` from ``--data CATEGORY=FILE`` options, checked against the model."""
+    files = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not path:
+            raise InputError(f"--data: expected CATEGORY=FILE with a category of {', '.join(model.categories)}, "
+                             f"got {item!r}")
+        if name not in model.categories:
+            raise InputError(f"--data {item}: no category {name!r}; the categories are {', '.join(model.categories)}")
+        if name in files:
+            raise InputError(f"--data: category {name} is given twice")
+        files[name] = path
+    missing = [k for k in model.categories if k not in files]
+    if missing:
+        raise InputError(f"--data: give a file for every category; missing: {', '.join(missing)}")
+    return files
+
+
 def _add_model_options(parser, module, factory, example_model):
-    from bayesfit.modeling.window import FIT_BINS, WindowModel
+    from bayesfit.modeling.simultaneous import Simultaneous
+    from bayesfit.modeling.window import WindowModel
 
     params = inspect.signature(factory).parameters
     helps = _option_help(factory)
@@ -160,6 +202,9 @@ def _add_model_options(parser, module, factory, example_model):
             own.add_argument(flag, dest=f"opt_{name}", type=type(par.default), default=par.default,
                              metavar=name.upper(), help=f"{text} (default: {par.default})")
     data = parser.add_argument_group("data")
+    if isinstance(example_model, Simultaneous):
+        _add_category_data_options(data, example_model)
+        return
     if isinstance(example_model, WindowModel):
         data.add_argument("--data", metavar="FILE",
                           help="your values: .txt (one per line), .csv (see --column), .npy, or "
@@ -182,12 +227,7 @@ def _add_model_options(parser, module, factory, example_model):
         if "nbins" in params:
             data.add_argument("--bins", type=_integer(2, MAX_BINS), default=params["nbins"].default, metavar="N",
                               help="bins of the χ² and the plot (default: %(default)s)")
-        g = data.add_mutually_exclusive_group()
-        g.add_argument("--binned", nargs="?", type=_integer(2, MAX_FIT_BINS), const=FIT_BINS, default=None, metavar="NBINS",
-                       help=f"exact binned likelihood in NBINS bins (default {FIT_BINS}); automatic "
-                            "for large samples")
-        g.add_argument("--unbinned", action="store_true",
-                       help="force the event-by-event likelihood even for large samples")
+        _add_binning_options(data)
     else:
         data.add_argument("--data", metavar="FILE",
                           help=f"CSV file with a header and columns {','.join(example_model.columns)}")
@@ -220,6 +260,7 @@ def build_parser():
             simulating[command] = module
     _add_toys(sub, simulating)
     _add_signal(sub)
+    _add_run(sub)
     return parser
 
 
@@ -493,10 +534,8 @@ def _quiet_libraries():
 
 
 def _build(args):
-    """Return ``(model, data, meta, binned)`` for the parsed arguments."""
-    from bayesfit.core.io import read_columns, read_masses
+    """Return ``(model, data, meta, binned, notes)`` for the parsed arguments of a model command."""
     from bayesfit.models import factory
-    from bayesfit.modeling.window import WindowModel
 
     module = args.model_module
     make = factory(module)
@@ -521,20 +560,10 @@ def _build(args):
             flag = {"window": "--range", "nbins": "--bins"}.get(name, "--" + name.replace("_", "-"))
             text = f"{flag}: {rest}"
         raise InputError(text) from None
-    binned = None
-    if isinstance(model, WindowModel):
-        binned = False if args.unbinned else args.binned
-    notes = []
     if args.data is not None:
-        if isinstance(model, WindowModel):
-            data, dropped = read_masses(args.data, column=args.column, tree=args.tree, branch=args.branch)
-            if dropped:
-                notes.append(f"{args.data}: dropped {dropped} NaN/inf value(s)")
-        else:
-            data = read_columns(args.data, model.columns)
-        meta = {"source": str(args.data)}
+        data, meta, notes = _read_data(args, model, args.data)
     elif spec:
-        data = spec["load"]()
+        data, notes = spec["load"](), []
         meta = {"source": spec["source"], "citation": spec.get("citation", "")}
     else:
         wanted = inspect.signature(module.default_data).parameters
@@ -542,7 +571,115 @@ def _build(args):
         if "events" in wanted and hasattr(args, "events"):
             kwargs["events"] = args.events
         data, meta = module.default_data(model, **{k: v for k, v in kwargs.items() if k in wanted})
-    return model, data, meta, binned, notes
+        notes = []
+    return model, data, meta, _binned(args, model), notes
+
+
+def _binned(args, model):
+    """Return the ``binned`` choice of :func:`bayesfit.fit` from ``--binned``/``--unbinned``."""
+    if not hasattr(args, "unbinned") or getattr(model, "columns", None) is not None:
+        return None
+    return False if args.unbinned else args.binned
+
+
+def _read_data(args, model, given):
+    """Return ``(data, meta, notes)`` read from ``--data`` for ``model``'s kind.
+
+    A window model reads one file of values, a simultaneous fit one ``CATEGORY=FILE`` per
+    category, a least-squares model one CSV of its columns.
+    """
+    from bayesfit.core.io import read_columns, read_masses
+    from bayesfit.modeling.simultaneous import Simultaneous
+    from bayesfit.modeling.window import WindowModel
+
+    notes = []
+    reading = dict(column=args.column, tree=getattr(args, "tree", None), branch=getattr(args, "branch", None))
+    if isinstance(model, Simultaneous):
+        files = _category_files([given] if isinstance(given, str) else given, model)
+        data = {}
+        for key, path in files.items():
+            data[key], dropped = read_masses(path, **reading)
+            if dropped:
+                notes.append(f"{path}: dropped {dropped} NaN/inf value(s)")
+        return data, {"source": ", ".join(f"{k}: {p}" for k, p in files.items())}, notes
+    if not isinstance(given, str):
+        if len(given) != 1:
+            raise InputError("--data: this model fits one file (several are for a simultaneous fit's categories)")
+        given = given[0]
+    if isinstance(model, WindowModel):
+        data, dropped = read_masses(given, **reading)
+        if dropped:
+            notes.append(f"{given}: dropped {dropped} NaN/inf value(s)")
+    else:
+        data = read_columns(given, model.columns)
+    return data, {"source": str(given)}, notes
+
+
+def _user_model(path):
+    """Return ``(model, namespace)`` from a user's model file (``bayesfit run FILE``).
+
+    The file is run as a script; it defines ``model`` (a ``bf.WindowModel``,
+    ``bf.Simultaneous`` or ``bf.LeastSquares``, or a function of no arguments returning one)
+    and optionally ``data`` (the data to fit when ``--data`` is not given) and ``meta``.
+    """
+    import runpy
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{path}: no such model file")
+    try:
+        namespace = runpy.run_path(str(file), run_name="bayesfit_user_model")
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the user's file: say where it failed, in one line
+        where = ""
+        tb = err.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(file):
+                where = f" (line {tb.tb_lineno})"
+            tb = tb.tb_next
+        raise InputError(f"{path}: the model file failed{where}: {type(err).__name__}: {err}") from None
+    model = namespace.get("model")
+    if callable(model) and not hasattr(model, "prepare"):
+        model = model()
+    if not hasattr(model, "prepare"):
+        raise InputError(f"{path}: define `model`, a bf.WindowModel, bf.Simultaneous or bf.LeastSquares (or a "
+                         "function of no arguments that returns one)")
+    return model, namespace
+
+
+def _build_from_file(args):
+    """Return ``(model, data, meta, binned, notes)`` for ``bayesfit run FILE``."""
+    model, namespace = _user_model(args.model_file)
+    if args.data is not None:
+        data, meta, notes = _read_data(args, model, args.data)
+    elif "data" in namespace:
+        data, meta, notes = namespace["data"], {"source": f"{args.model_file} (its data)"}, []
+    else:
+        raise InputError(f"no data: give --data FILE (or --data CATEGORY=FILE per category), or define `data` in "
+                         f"{args.model_file}")
+    meta = {**meta, **dict(namespace.get("meta") or {})}
+    return model, data, meta, _binned(args, model), notes
+
+
+def _add_run(sub):
+    """Add ``run FILE``: fit a model declared in the user's own Python file."""
+    p = sub.add_parser("run", help="fit a model declared in your own Python file (bayesfit run mymodel.py "
+                                   "--data my.csv)",
+                       description="Fit a model you declare in a Python file, three ways, with every output of "
+                                   "the shipped models. The file defines `model` (a bf.WindowModel, "
+                                   "bf.Simultaneous or bf.LeastSquares, or a function returning one) and "
+                                   "optionally `data` and `meta`.")
+    p.add_argument("model_file", metavar="FILE", help="the Python file that defines `model`")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", action="append", metavar="FILE",
+                      help="your values: .txt, .csv (see --column), .npy, .root; a simultaneous fit takes "
+                           "CATEGORY=FILE once per category; a least-squares model a CSV of its columns")
+    data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
+    data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
+    data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
+    _add_binning_options(data)
+    _add_common(p)
 
 
 def _check_out(out: Path):
@@ -647,7 +784,8 @@ def _run(argv):
             print(pending.pop(0), file=sys.stderr)
         print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
-    out = args.out if args.out is not None else Path("bayesfit-out") / args.command
+    stem = Path(args.model_file).stem if args.command == "run" else args.command
+    out = args.out if args.out is not None else Path("bayesfit-out") / stem
     from bayesfit.api import fit
 
     # The libraries' million objects (and later the compiled graphs) would be traversed by every
@@ -656,7 +794,7 @@ def _run(argv):
 
     try:
         _check_out(out)
-        model, data, meta, binned, notes = _build(args)
+        model, data, meta, binned, notes = _build_from_file(args) if args.command == "run" else _build(args)
         # the reading's notes are shown with the first line of the fit, once the data passed its
         # checks: bad data get one line, the error
         pending.extend(f"{prog}: warning: {note}" for note in notes)

@@ -5,6 +5,8 @@ factory                 command             model
 ======================= =================== ==================================================
 :func:`dimuon`          ``dimuon``          Belle II di-muon mass: Crystal Ball + exponential
 :func:`zpeak`           ``zpeak``           Z line shape: RelBW ⊗ Gaussian + exponential
+:func:`zcombined`       ``zcombined``       Z→μμ and Z→ee together: a simultaneous fit
+:func:`three_peaks`     ``three-peaks``     three Υ-like peaks, one width scaled by the mass
 :func:`relbw`           ``relbw``           posterior of the RelBW shape ρ
 :func:`weighted_mean`   ``weighted-mean``   the lecture's weighted mean
 :func:`line_fit`        ``line``            the lecture's straight-line calibration
@@ -25,9 +27,12 @@ from .dimuon_model import dimuon
 from .line_fit_model import line_fit
 from .relbw_model import relbw
 from .weighted_mean_model import weighted_mean
+from .three_peaks_model import three_peaks
+from .zcombined_model import zcombined
 from .zpeak_model import zpeak
 
-__all__ = ["dimuon", "zpeak", "relbw", "weighted_mean", "line_fit", "discover", "factory"]
+__all__ = ["dimuon", "zpeak", "zcombined", "three_peaks", "relbw", "weighted_mean", "line_fit", "discover",
+           "factory"]
 
 
 def factory(module):

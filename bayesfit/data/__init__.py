@@ -9,11 +9,19 @@ from pathlib import Path
 EXAMPLES = {
     "upsilon": "cms_upsilon_2011A.csv",
     "zmumu": "cms_zmumu_2011A.csv",
+    "zee": "cms_zee_2011A.csv",
 }
 
 CITATION = (
     "CMS Open Data (CC0), DoubleMu primary dataset, RunA 2011, "
     "DOI 10.7483/OPENDATA.CMS.RZ34.QR6N"
+)
+
+
+#: The citation of the Z→ee sample (``"zee"``).
+CITATION_ZEE = (
+    "CMS Open Data (CC0), DoubleElectron primary dataset, RunA 2011, "
+    "as redistributed by opendata-education/en_Physics"
 )
 
 
@@ -23,7 +31,7 @@ def example_path(name: str) -> Path:
     Parameters
     ----------
     name : str
-        One of the keys of ``EXAMPLES`` (``"upsilon"``, ``"zmumu"``).
+        One of the keys of ``EXAMPLES`` (``"upsilon"``, ``"zmumu"``, ``"zee"``).
 
     Returns
     -------

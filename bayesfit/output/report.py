@@ -158,7 +158,10 @@ def summary_text(fit, *, markdown=False) -> str:
     title = f"bayesfit {p.name}: {p.n_data:,} data points"
     lines = [f"# {title}" if markdown else title, ""]
     for key, value in p.meta.items():
-        if key != "description":
+        if key == "categories":  # a simultaneous fit: one line per category
+            lines.extend(f"{'- ' if markdown else '  '}category {k}: {c['n_data']:,} events in "
+                         f"[{c['window'][0]:g}, {c['window'][1]:g}], {c['likelihood']}" for k, c in value.items())
+        elif key != "description":
             lines.append(f"{'- ' if markdown else '  '}{key}: {value}")
     if p.meta:
         lines.append("")
@@ -169,6 +172,8 @@ def summary_text(fit, *, markdown=False) -> str:
         lines.extend(("- " if markdown else "") + line for line in legend)
     lines.append("")
     lines.append(f"{gof_text(gof)}   (−ln L at minimum = {fit.mle.fval:.6g})")
+    for key, part in gof.get("categories", {}).items():
+        lines.append(f"{'- ' if markdown else '  '}{key}: {gof_text(part)}")
     if fit.ppc is not None:
         lines.append(ppc_text(fit.ppc))
     if fit.coverage is not None:
