@@ -289,3 +289,28 @@ def test_toys_of_a_constrained_model_cover_only_with_redrawn_centres():
     width, error = widths[True]
     assert abs(width - 1.0) < 3 * error
     assert widths[False][0] < 0.75
+
+
+def test_zcombined_masses_from_the_electrons_four_momenta():
+    """The shipped Z→ee masses: M² = 2 pt₁ pt₂ (cosh Δη − cos Δφ) equals (p₁ + p₂)² of massless four-vectors."""
+    import csv
+
+    from bayesfit.data import example_path
+    from bayesfit.models.zcombined_model import dielectron_masses
+
+    masses = dielectron_masses()
+    assert {k: v.size for k, v in masses.items()} == {"ee_barrel": 7508, "ee_endcap": 7040}
+    with open(example_path("zee"), newline="") as handle:
+        first = next(csv.DictReader(handle))  # an EE-EB pair of opposite charge: the first endcap event
+
+    def four(pt, eta, phi):
+        pt, eta, phi = float(pt), float(eta), float(phi)
+        p = np.array([pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta)])
+        return np.array([np.linalg.norm(p), *p])
+
+    total = four(first["pt1"], first["eta1"], first["phi1"]) + four(first["pt2"], first["eta2"], first["phi2"])
+    assert masses["ee_endcap"][0] == pytest.approx(math.sqrt(total[0] ** 2 - total[1:] @ total[1:]), rel=1e-10)
+    model = bf.models.zcombined()
+    assert model.names[:2] == ["M0", "Gamma"] and len(model.names) == 11
+    m0 = {id(p) for m in model.categories.values() for p in m.params if p.name == "M0"}
+    assert len(m0) == 1  # one object, shared by the three categories

@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import pytest
 
 from bayesfit.cli import main
@@ -154,3 +156,78 @@ def test_a_signal_inside_compiled_code_ends_with_the_one_line(monkeypatch, capsy
     assert status == code
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(("bayesfit: interrupted;", "bayesfit: terminated;")), err
+
+
+MODEL_FILE = '''
+import bayesfit as bf
+
+mu = bf.Parameter("mu", 1.0, 0.5, 1.5)
+width = bf.Parameter("width", 0.1, 0.02, 0.5, constraint=(0.1, 0.01))
+model = bf.WindowModel((0.0, 2.0), [bf.Gaussian(mu, width), bf.Uniform()],
+                       fractions=[bf.Parameter("f", 0.5, 0.01, 0.99)], name="my_peak")
+'''
+
+
+def _peak_file(path, seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.normal(1.0, 0.1, 300), rng.uniform(0, 2, 300)])
+    path.write_text("M\n" + "\n".join(f"{v:.6f}" for v in x) + "\n")
+    return x
+
+
+def test_run_fits_a_users_model_file_like_the_python_api(tmp_path, capsys):
+    import bayesfit as bf
+
+    (tmp_path / "mymodel.py").write_text(MODEL_FILE)
+    x = _peak_file(tmp_path / "my.csv", 3)
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "mymodel.py"), "--data", str(tmp_path / "my.csv"), "--out", str(out),
+                 "--no-minos"]) == 0
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["model"] == "my_peak" and doc["parameters"]["width"]["role"] == "constrained"
+    assert (out / "my_peak_fit.png").is_file()
+    namespace = {}
+    exec(MODEL_FILE, namespace)
+    res = bf.fit(namespace["model"], np.round(x, 6), log=None, minos=False)
+    assert doc["parameters"]["mu"]["mle"] == pytest.approx(res["mu"].mle, rel=1e-9)
+    assert "width ᶜ" in capsys.readouterr().out
+
+
+def test_run_says_what_is_wrong_with_a_model_file(tmp_path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import bayesfit as bf\nmodel = bf.Parameter('x', 5, 0, 1)\n")
+    assert main(["run", str(bad), "--data", "x.csv", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.py: the model file failed (line 2): ValueError: parameter x: start 5 is not inside" in err
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    assert main(["run", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert "define `model`" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "missing.py")]) == 2
+    assert "no such model file" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_simultaneous_command_line_takes_one_file_per_category(tmp_path, capsys):
+    (tmp_path / "two.py").write_text(
+        "import bayesfit as bf\n"
+        "mu = bf.Parameter('mu', 1.0, 0.5, 1.5)\n"
+        "a = bf.WindowModel((0, 2), [bf.Gaussian(mu, bf.Parameter('sa', 0.1, 0.02, 0.5)), bf.Uniform()],"
+        " fractions=[bf.Parameter('fa', 0.5, 0.01, 0.99)], name='a')\n"
+        "b = bf.WindowModel((0, 2), [bf.Gaussian(mu, bf.Parameter('sb', 0.1, 0.02, 0.5)), bf.Uniform()],"
+        " fractions=[bf.Parameter('fb', 0.5, 0.01, 0.99)], name='b')\n"
+        "model = bf.Simultaneous({'barrel': a, 'endcap': b}, name='two')\n")
+    _peak_file(tmp_path / "b.csv", 1)
+    _peak_file(tmp_path / "e.csv", 2)
+    base = ["run", str(tmp_path / "two.py"), "--out", str(tmp_path / "out"), "--no-minos"]
+    assert main(base + ["--data", f"barrel={tmp_path / 'b.csv'}"]) == 2
+    assert "missing: endcap" in capsys.readouterr().err
+    assert main(base + ["--data", f"forward={tmp_path / 'b.csv'}"]) == 2
+    assert "no category 'forward'" in capsys.readouterr().err
+    assert main(base + ["--data", f"barrel={tmp_path / 'b.csv'}", "--data", f"endcap={tmp_path / 'e.csv'}"]) == 0
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert set(doc["gof"]["categories"]) == {"barrel", "endcap"}
+    assert {"barrel_fit.png", "endcap_fit.png"} <= {p.name for p in (tmp_path / "out").iterdir()}
+    assert "barrel: χ² / ndf" in capsys.readouterr().out
