@@ -593,7 +593,8 @@ def _read_data(args, model, given):
     from bayesfit.modeling.window import WindowModel
 
     notes = []
-    reading = dict(column=args.column, tree=getattr(args, "tree", None), branch=getattr(args, "branch", None))
+    reading = dict(column=getattr(args, "column", "M"), tree=getattr(args, "tree", None),
+                   branch=getattr(args, "branch", None))
     if isinstance(model, Simultaneous):
         files = _category_files([given] if isinstance(given, str) else given, model)
         data = {}

@@ -275,6 +275,62 @@ def bench_refit(n_events, n_binned, n_large, draws, tune, chains=2, repeats=10):
     return out
 
 
+def _category_model(tag, mu):
+    """A Gaussian peak (shared mean ``mu``) on an exponential: one category of the benchmark."""
+    import bayesfit as bf
+
+    return bf.WindowModel((0.0, 2.0), [bf.Gaussian(mu, bf.Parameter(f"sigma_{tag}", 0.1, 0.02, 0.5)),
+                                       bf.Exponential(bf.Parameter(f"slope_{tag}", -1.0, -5.0, 5.0))],
+                          fractions=[bf.Parameter(f"f_{tag}", 0.3, 0.01, 0.99)], name=tag)
+
+
+def bench_categories(n_events=2_000, repeats=10):
+    """Refits of new data: a two-category simultaneous model against one category alone (same process).
+
+    Each category is a Gaussian peak on an exponential with ``n_events`` events; the two share the
+    peak position. After one fit of each structure (compiling or loading its MAP + Laplace
+    function), ``repeats`` new datasets are fitted (MLE + HESSE, MAP + Laplace; no MINOS).
+
+    Returns
+    -------
+    dict
+        Median refit times, their ratio, and how the compiled functions were obtained.
+    """
+    import bayesfit as bf
+
+    mu = bf.Parameter("mu", 1.0, 0.5, 1.5)
+    one = _category_model("a", mu)
+    two = bf.Simultaneous({"a": one, "b": _category_model("b", mu)}, name="two_categories")
+    truth = [1.0, 0.08, -1.0, 0.3]
+    quiet = dict(log=None, minos=False)
+    first = {"one": bf.fit(one, one.simulate(truth, n_events, 1), **quiet).compiled["map_laplace"],
+             "two": bf.fit(two, {k: one.simulate(truth, n_events, 2 + i) for i, k in enumerate("ab")},
+                           **quiet).compiled["map_laplace"]}
+    times, how = {"one": [], "two": []}, set()
+    for k in range(repeats):
+        data = {c: one.simulate(truth, n_events, 100 + 2 * k + i) for i, c in enumerate("ab")}
+        res, t = _timed(lambda: bf.fit(one, data["a"], **quiet))
+        times["one"].append(t)
+        how.add(res.compiled["map_laplace"])
+        res, t = _timed(lambda: bf.fit(two, data, **quiet))
+        times["two"].append(t)
+        how.add(res.compiled["map_laplace"])
+    one_s, two_s = float(np.median(times["one"])), float(np.median(times["two"]))
+    return {"events_per_category": n_events, "repeats": repeats, "first_fit": first,
+            "one_category_refit_s": one_s, "two_category_refit_s": two_s, "ratio": two_s / one_s,
+            "refits_compiled": sorted(how)}
+
+
+def _categories_markdown(c):
+    return ["", "## Simultaneous fits: refits of new data", "",
+            f"Two categories of {c['events_per_category']:,} events each (Gaussian peak with a shared mean on "
+            f"an exponential) against one category alone, median of {c['repeats']} new datasets, whole `bf.fit` "
+            f"without MINOS: one category {c['one_category_refit_s']:.3f} s, two categories "
+            f"{c['two_category_refit_s']:.3f} s, ratio {c['ratio']:.2f}. MAP + Laplace functions of the refits: "
+            f"{', '.join(c['refits_compiled'])} (first fits: one category {c['first_fit']['one']}, two "
+            f"{c['first_fit']['two']})."]
+
+
 def bench_toys(n_toys, n_events, n_map_toys, n_dask_toys=None, seed=1234):
     """Toy studies of the di-muon model (:mod:`bayesfit.studies.toys`) against a plain loop.
 
@@ -407,6 +463,8 @@ def _markdown(result):
               f"{c['warm_fit_s']:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in c["warm_timing_s"].items()
                                                        if k != "total") + ")",
               "", f"Arguments: {' '.join(result['cli_args']) or 'default'}."]
+    if "categories" in result:
+        lines += _categories_markdown(result["categories"])
     if "toys" in result:
         lines += _toys_markdown(result["toys"])
     return "\n".join(lines) + "\n"
@@ -440,7 +498,21 @@ def main(argv=None) -> int:
     parser.add_argument("--no-plain", action="store_true", help="skip the slow plain-PyMC NUTS run")
     parser.add_argument("--toys-only", action="store_true",
                         help="run only the toy benchmark; write toys.md and toys.json")
+    parser.add_argument("--categories-only", action="store_true",
+                        help="run only the simultaneous-fit refit benchmark; write categories.md and categories.json")
     args = parser.parse_args(argv)
+    if args.categories_only:
+        c = bench_categories(repeats=3 if args.quick else 10)
+        args.out.mkdir(parents=True, exist_ok=True)
+        doc = {**_header(args.quick), "categories": c}
+        (args.out / "categories.json").write_text(json.dumps(doc, indent=2) + "\n")
+        m = doc["machine"]
+        text = "\n".join([f"# bayesfit simultaneous-fit benchmark ({'quick' if args.quick else 'full'})", "",
+                          f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}; {doc['date']}.",
+                          *_categories_markdown(c)]) + "\n"
+        (args.out / "categories.md").write_text(text)
+        print(text)
+        return 0
     if args.toys_only:
         n = (40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000, 4_000)
         t = bench_toys(*n)
@@ -476,6 +548,8 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as cold:
             result["cli"] = bench_cli(cli_args, cold)
     result["cli_args"] = cli_args
+    say("simultaneous fits: refits of two categories against one ...")
+    result["categories"] = bench_categories(repeats=3 if args.quick else 10)
     say("toy studies ...")
     result["toys"] = bench_toys(*((40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000, 4_000)))
     args.out.mkdir(parents=True, exist_ok=True)
