@@ -314,3 +314,17 @@ def test_zcombined_masses_from_the_electrons_four_momenta():
     assert model.names[:2] == ["M0", "Gamma"] and len(model.names) == 11
     m0 = {id(p) for m in model.categories.values() for p in m.params if p.name == "M0"}
     assert len(m0) == 1  # one object, shared by the three categories
+
+
+def test_posterior_predictive_check_per_category_and_for_the_whole(two_categories):
+    from bayesfit.engine.fits import posterior_predictive
+
+    problem, _ = _simultaneous().prepare(two_categories, binned=False)
+    rng = np.random.default_rng(4)
+    point = {"mu": 1.0, "sigma_a": 0.08, "slope_a": -1.0, "f_a": 0.25, "sigma_b": 0.15, "slope_b": -2.0, "f_b": 0.27}
+    idata = az.from_dict(posterior={n: point[n] * (1 + 0.01 * rng.standard_normal((2, 50))) for n in problem.names})
+    ppc = posterior_predictive(problem, idata, seed=3)
+    assert set(ppc["categories"]) == {"a", "b"}
+    total = ppc["categories"]["a"]["observed"] + ppc["categories"]["b"]["observed"]
+    np.testing.assert_allclose(ppc["observed"], total, rtol=1e-12)
+    assert 0 < ppc["p_value"] < 1 and all(0 <= c["p_value"] <= 1 for c in ppc["categories"].values())

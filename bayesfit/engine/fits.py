@@ -231,18 +231,28 @@ def posterior_predictive(problem, idata, *, seed=None, draws=PPC_DRAWS) -> dict 
     -------
     dict or None
         ``{"p_value", "p_value_error", "draws", "observed", "replicated"}``, the last two
-        arrays of χ² per draw; ``None`` where the model has no discrepancy.
+        arrays of χ² per draw, and for a simultaneous fit the same per category under
+        ``"categories"``; ``None`` where the model has no discrepancy.
     """
     post = posterior_draws(idata, problem.names)
     pick = np.unique(np.linspace(0, len(post) - 1, min(draws, len(post))).round().astype(int))
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1] if seed is not None else None)
-    out = problem.discrepancy(post[pick], rng)
+    by_category = getattr(problem, "discrepancy_by_category", None)
+    parts = by_category(post[pick], rng) if by_category is not None else None
+    out = (sum(o for o, _ in parts.values()), sum(r for _, r in parts.values())) if parts else \
+        problem.discrepancy(post[pick], rng)
     if out is None:
         return None
-    observed, replicated = out
-    p = float(np.mean(replicated >= observed))
-    return {"p_value": p, "p_value_error": math.sqrt(p * (1 - p) / len(pick)), "draws": int(len(pick)),
-            "observed": observed, "replicated": replicated}
+
+    def check(observed, replicated):
+        p = float(np.mean(replicated >= observed))
+        return {"p_value": p, "p_value_error": math.sqrt(p * (1 - p) / len(pick)), "draws": int(len(pick)),
+                "observed": observed, "replicated": replicated}
+
+    result = check(*out)
+    if parts:  # a simultaneous fit: the check of each category besides the whole
+        result["categories"] = {k: check(*pair) for k, pair in parts.items()}
+    return result
 
 
 def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=None,

@@ -227,7 +227,9 @@ def result_dict(fit: FitResult) -> dict:
             "statistic": "Pearson chi2 at each posterior draw, observed vs replicated data",
             "p_value": fit.ppc["p_value"], "p_value_error": fit.ppc["p_value_error"],
             "draws": fit.ppc["draws"], "chi2_observed_mean": float(np.mean(fit.ppc["observed"])),
-            "chi2_replicated_mean": float(np.mean(fit.ppc["replicated"]))},
+            "chi2_replicated_mean": float(np.mean(fit.ppc["replicated"])),
+            **({"categories": {k: {"p_value": c["p_value"], "p_value_error": c["p_value_error"]}
+                               for k, c in fit.ppc["categories"].items()}} if "categories" in fit.ppc else {})},
         "diagnostics": fit.diagnostics,
         "timing_s": fit.timing_s,
         "compiled": fit.compiled,

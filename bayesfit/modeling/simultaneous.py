@@ -187,14 +187,34 @@ class SimultaneousProblem(Problem):
             if problem.meta.get("independent_mle") is False:
                 self.meta["independent_mle"] = False
         self.derived = model.derived
+        self._remembered = {}
         self.constraint_terms = ConstraintTerms(collect_constraints(params, model._given_constraints), names)
         if self.constraint_terms:
             self.meta["constraints"] = self.constraint_terms.describe()
 
+    #: Values of each category's −ln L remembered, by its own parameters (see :meth:`nll`).
+    REMEMBERED = 8
+
     def nll(self, values):
-        """Return Σ_k −ln L_k (each category's numpy/scipy reference) plus the constraints' −ln L_aux."""
+        """Return Σ_k −ln L_k (each category's numpy/scipy reference) plus the constraints' −ln L_aux.
+
+        MIGRAD's numerical derivatives move one parameter at a time, and most parameters belong
+        to one category: each category's −ln L is remembered for its last few parameter points,
+        so that a step in another category's parameter costs no evaluation of this one.
+        """
         values = np.asarray(values, dtype=float)
-        out = sum(pr.nll(values[self.index[k]]) for k, pr in self.problems.items())
+        out = 0.0
+        for key, problem in self.problems.items():
+            own = values[self.index[key]]
+            remembered = self._remembered.setdefault(key, {})
+            point = own.tobytes()
+            value = remembered.get(point)
+            if value is None:
+                value = problem.nll(own)
+                if len(remembered) >= self.REMEMBERED:
+                    del remembered[next(iter(remembered))]  # the oldest
+                remembered[point] = value
+            out += value
         if self.constraint_terms:
             out += self.constraint_terms.nll(values)
         return out
@@ -250,13 +270,14 @@ class SimultaneousProblem(Problem):
         p = float(stats.chi2.sf(chi2, ndf)) if ndf > 0 else float("nan")
         return {"chi2": float(chi2), "ndf": int(ndf), "p_value": p, "bins_used": int(used), "categories": parts}
 
+    def discrepancy_by_category(self, draws, rng) -> dict:
+        """Return each category's χ² of the data and of replicated data at each draw, ``{category: (obs, rep)}``."""
+        return {k: problem.discrepancy(np.asarray(draws)[:, self.index[k]], rng) for k, problem in self.problems.items()}
+
     def discrepancy(self, draws, rng):
         """Return the summed χ² of the data and of replicated data at each draw (all categories)."""
-        observed, replicated = 0.0, 0.0
-        for k, problem in self.problems.items():
-            o, r = problem.discrepancy(np.asarray(draws)[:, self.index[k]], rng)
-            observed, replicated = observed + o, replicated + r
-        return observed, replicated
+        parts = self.discrepancy_by_category(draws, rng).values()
+        return sum(o for o, _ in parts), sum(r for _, r in parts)
 
     def plots(self, fit):
         """Return each category's fit plot (``{category}_fit``) and extra figures."""

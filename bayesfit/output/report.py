@@ -176,6 +176,8 @@ def summary_text(fit, *, markdown=False) -> str:
         lines.append(f"{'- ' if markdown else '  '}{key}: {gof_text(part)}")
     if fit.ppc is not None:
         lines.append(ppc_text(fit.ppc))
+        for key, part in fit.ppc.get("categories", {}).items():
+            lines.append(f"{'- ' if markdown else '  '}{key}: posterior-predictive χ² check: {ppc_p_text(part)}")
     if fit.coverage is not None:
         lines.append("")
         lines.append(coverage_text(fit.coverage, markdown=markdown))
