@@ -42,7 +42,9 @@ def prior_draws(model, n, seed=None) -> np.ndarray:
     """Return ``n`` draws of the parameters from their priors, shape ``(n, len(params))``.
 
     The priors are the Bayesian fit's own (:meth:`bayesfit.Parameter.pymc_variable`: flat
-    within the bounds unless a ``prior`` is given), drawn by PyMC.
+    within the bounds unless a ``prior`` is given), drawn by PyMC. A constraint is not part
+    of this prior: it is an auxiliary measurement, drawn with each dataset at the drawn truth,
+    so that the flat prior times the constraint's likelihood is the posterior SBC checks.
     """
     import pymc as pm
 
@@ -99,6 +101,9 @@ def _sbc_chunk(model, n_events, items, nuts, n_ranks):
             rng = np.random.default_rng(seed)
             data = model.simulate(truth, n_events, rng=rng)
             problem, _ = model.prepare(data, binned=False)
+            terms = problem.constraint_terms
+            if terms:  # a constraint is a measurement: drawn at the truth like the data (the prior stays flat)
+                terms.observed.update(terms.draw(truth, rng))
             fit = run_fits(problem, sample=True, minos=False, ppc=False, log=lambda line: None, progressbar=False,
                            seed=int(rng.integers(2**31)), **nuts)
             draws = posterior_draws(fit.idata, problem.names)
