@@ -56,7 +56,7 @@ def _silent(message):
 
 def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains=4, seed=None,
         sampler="auto", progressbar=True, log=_stderr, meta=None, check_coverage=0, workers=None,
-        minos=True) -> FitResult:
+        minos=True, bayesian=True) -> FitResult:
     """Fit a model to data three ways: iminuit MLE, MAP + Laplace, and (optionally) NUTS.
 
     Parameters
@@ -95,6 +95,10 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     minos : bool
         Run MINOS after HESSE (default). MINOS refits the model a dozen times per parameter:
         ``False`` skips it for quick fits of large samples; the MINOS columns are then empty.
+    bayesian : bool
+        Run the Bayesian fits (default). ``False`` fits the maximum likelihood only, which
+        compiles nothing and takes about a second: the quick loop of iterating on a model
+        (the MAP, Laplace and posterior columns are then left out).
 
     Returns
     -------
@@ -116,6 +120,8 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     (0.268519, 0.068041)
     """
     check_fit_options(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler)
+    if sample and not bayesian:
+        raise InputError("sample=True samples the posterior: it needs the Bayesian fits (bayesian=True)")
     if not hasattr(model, "prepare"):
         raise TypeError(f"model must be a bayesfit model (WindowModel, LeastSquares), got {type(model).__name__}")
     log = log or _silent
@@ -127,12 +133,12 @@ def fit(model, data, *, sample=False, binned=None, draws=1000, tune=1000, chains
     if isinstance(check_coverage, bool) or not isinstance(check_coverage, int) or check_coverage < 0:
         raise InputError(f"check_coverage: need a number of toys ≥ 0 (got {check_coverage!r})")
     result = run_fits(problem, sample=sample, draws=draws, tune=tune, chains=chains, seed=seed,
-                      sampler=sampler, progressbar=progressbar, log=log, notes=notes, minos=minos)
+                      sampler=sampler, progressbar=progressbar, log=log, notes=notes, minos=minos, bayesian=bayesian)
     if check_coverage:
         from bayesfit.studies.coverage import coverage_advice
         from bayesfit.studies.toys import toys
 
-        fits = ("mle", "map", "nuts") if sample else ("mle", "map")
+        fits = ("mle", "map", "nuts") if sample else ("mle", "map") if bayesian else ("mle",)
         log(f"coverage check: {check_coverage:,} toys of {problem.n_data:,} events at the fitted point "
             f"({', '.join(fits)}) ...")
         study = toys(model, check_coverage, problem.n_data, truth=result.mle.values, seed=seed or 0, fits=fits,

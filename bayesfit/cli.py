@@ -136,6 +136,9 @@ def _add_common(parser):
     g.add_argument("--out", type=_folder, default=None, metavar="DIR",
                    help="output folder (default: bayesfit-out/<model>)")
     g.add_argument("--no-progress", action="store_true", help="hide the sampler's progress bar")
+    g.add_argument("--mle-only", action="store_true",
+                   help="fit the maximum likelihood only (iminuit; nothing to compile, about a second): the "
+                        "quick loop of iterating on a model")
     g.add_argument("--no-minos", action="store_true",
                    help="skip MINOS (its intervals and the MINOS contours); for quick fits of large samples")
     g.add_argument("--check-coverage", type=_integer(0, MAX_TOYS), default=0, metavar="N",
@@ -802,7 +805,7 @@ def _run(argv):
         result = fit(model, data, sample=args.sample, binned=binned, draws=args.draws, tune=args.tune,
                      chains=args.chains, seed=args.seed, sampler=args.sampler,
                      progressbar=not args.no_progress and sys.stderr.isatty(), log=say, meta=meta,
-                     check_coverage=args.check_coverage, minos=not args.no_minos)
+                     check_coverage=args.check_coverage, minos=not args.no_minos, bayesian=not args.mle_only)
     except InputError as err:
         text = str(err)
         data = getattr(args, "data", None)

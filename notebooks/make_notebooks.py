@@ -424,8 +424,9 @@ model = bf.models.zcombined()
 data, meta = default_data(model)
 z = bf.fit(model, data, meta=meta, minos=False, log=None)
 z""",
-    """md:Beside the Z→μμ-only fit (`bf.models.zpeak()`, the same line shape) and the world averages:""",
-    """check:mumu = bf.fit(bf.models.zpeak(), data["mumu"], minos=False, log=None)
+    """md:Beside the Z→μμ-only fit (`bf.models.zpeak()`, the same line shape; `bayesian=False` fits
+the maximum likelihood only, which compiles nothing) and the world averages:""",
+    """check:mumu = bf.fit(bf.models.zpeak(), data["mumu"], minos=False, log=None, bayesian=False)
 print(f"{'':12}{'M0 [GeV]':>20}{'Gamma [GeV]':>20}")
 print(f"{'PDG':12}{PDG['M0']:>12.4f} ± {PDG_ERRORS['M0']:.4f}{PDG['Gamma']:>12.4f} ± {PDG_ERRORS['Gamma']:.4f}")
 for label, res in (("mu mu only", mumu), ("mu mu + e e", z)):
@@ -444,12 +445,12 @@ barrel electrons fit worst.""",
 `sigma * m2 / m1` is a derived parameter: arithmetic on parameters, usable wherever a parameter
 is, evaluated in numpy for the MLE and in PyTensor for the Bayesian fits. Named with
 `.named("sigma_2s")`, it is reported with its HESSE error (the covariance propagated with its
-exact Jacobian), its Laplace error and its posterior (the transformed draws).""",
+exact Jacobian), its Laplace error and, with `sample=True`, its posterior (the transformed draws).""",
     """import bayesfit.models.three_peaks_model as three
 
 peaks = bf.models.three_peaks()
 masses, peaks_meta = three.default_data(peaks, events=20_000, seed=5)
-tp = bf.fit(peaks, masses, meta=peaks_meta, sample=True, minos=False, **NUTS)
+tp = bf.fit(peaks, masses, meta=peaks_meta, minos=False, log=None)
 tp""",
     "show(tp.problem.plots(tp)['three_peaks_fit'])",
     """md:## A constraint is not a prior

@@ -92,52 +92,43 @@ def _agree(res, m, names):
 
 @pytest.mark.parametrize("binned", [False, 40])
 def test_simultaneous_fit_matches_iminuit_cost_sum_with_a_normal_constraint(two_categories, binned):
-    sim = _simultaneous()
+    """Two categories, one shared mean, one width constrained: bayesfit against iminuit's own costs.
+
+    Unbinned, category b's width is declared as a derived parameter, σ_b = σ_a·r, fitted in
+    (σ_a, r): its MLE and HESSE error must equal those of iminuit's fit in (σ_a, σ_b), since at a
+    minimum the covariance transforms with the Jacobian exactly.
+    """
+    derived = binned is False
+    sim = _simultaneous(derived_width=derived)
     res = bf.fit(sim, two_categories, binned=binned, log=None, minos=False)
     edges = None if binned is False else np.linspace(*WINDOW, binned + 1)
     m = _iminuit(two_categories, edges)
     _agree(res, m, ["mu", "sigma_a", "slope_a", "f_a", "sigma_b", "slope_b", "f_b"])
-    # one MLE of the summed likelihood: its minimum is iminuit's (−2 ln L there, ½ of it here, up to
-    # the constants each side drops), and one χ² per category besides the total
     assert set(res.gof["categories"]) == {"a", "b"}
     assert res.gof["ndf"] == res.gof["bins_used"] - 7
     assert res.comparison["sigma_a"]["role"] == "constrained"
     assert "ᶜ constrained" in repr(res)
+    if derived:
+        # the propagated error is J C Jᵀ of bayesfit's own covariance, J = (r, σ_a) in (σ_a, r)
+        names = res.names
+        i, j = names.index("sigma_a"), names.index("r")
+        sa, r = res["sigma_a"].mle, res["r"].mle
+        cov = res.mle.covariance
+        expected = math.sqrt(r**2 * cov[i, i] + sa**2 * cov[j, j] + 2 * r * sa * cov[i, j])
+        assert res["sigma_b"].hesse == pytest.approx(expected, rel=1e-12)
+        assert res.comparison["sigma_b"]["derived"] == "(sigma_a · r)"
+        assert "ᵈ derived" in repr(res)
+        assert res.to_dict()["parameters"]["sigma_b"]["role"] == "derived"
 
 
 def test_refit_of_a_simultaneous_model_compiles_nothing(two_categories):
-    sim = _simultaneous()
+    sim = _simultaneous(derived_width=True)
     bf.fit(sim, two_categories, binned=False, log=None, minos=False)
     rng = np.random.default_rng(7)
     again = {"a": _sample(rng, 1.0, 0.08, -1.0, 1000, 300), "b": _sample(rng, 1.0, 0.15, -2.0, 900, 200)}
     res = bf.fit(sim, again, binned=False, log=None, minos=False)
     assert res.compiled["map_laplace"] == "reused in process"
     assert res["mu"].hesse > 0 and res.problem.n_data == 1900
-
-
-def test_derived_parameter_equals_the_direct_parameterisation(two_categories):
-    """σ_b = σ_a·r fitted in (σ_a, r) gives iminuit's σ_b, and HESSE's error, of the (σ_a, σ_b) fit.
-
-    At a minimum the covariance transforms with the Jacobian exactly; so the propagated error of
-    the derived parameter must equal the HESSE error of a fit in which it is a parameter.
-    """
-    sim = _simultaneous(derived_width=True)
-    res = bf.fit(sim, two_categories, binned=False, log=None, minos=False)
-    m = _iminuit(two_categories)
-    row = res["sigma_b"]
-    assert abs(row.mle - m.values["sigma_b"]) < 0.01 * m.errors["sigma_b"]
-    assert row.hesse == pytest.approx(m.errors["sigma_b"], rel=0.01)
-    assert row.laplace_sd == pytest.approx(row.hesse, rel=0.01)
-    # and it is the Jacobian propagation of bayesfit's own covariance, J = (r, σ_a) in (σ_a, r)
-    names = res.names
-    i, j = names.index("sigma_a"), names.index("r")
-    sa, r = res["sigma_a"].mle, res["r"].mle
-    cov = res.mle.covariance
-    expected = math.sqrt(r**2 * cov[i, i] + sa**2 * cov[j, j] + 2 * r * sa * cov[i, j])
-    assert row.hesse == pytest.approx(expected, rel=1e-12)
-    assert res.comparison["sigma_b"]["derived"] == "(sigma_a · r)"
-    assert "ᵈ derived" in repr(res)
-    assert res.to_dict()["parameters"]["sigma_b"]["role"] == "derived"
 
 
 def test_derived_posterior_is_the_transformed_draws():

@@ -231,3 +231,16 @@ def test_simultaneous_command_line_takes_one_file_per_category(tmp_path, capsys)
     assert set(doc["gof"]["categories"]) == {"barrel", "endcap"}
     assert {"barrel_fit.png", "endcap_fit.png"} <= {p.name for p in (tmp_path / "out").iterdir()}
     assert "barrel: χ² / ndf" in capsys.readouterr().out
+
+
+def test_mle_only_fits_without_compiling_and_refuses_sampling(tmp_path, capsys):
+    out = tmp_path / "z"
+    assert main(["zpeak", "--mle-only", "--no-minos", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "maximum likelihood (value ± HESSE error):" in captured.err  # shown before anything else
+    assert "compiling" not in captured.err and "MAP" not in captured.out
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["parameters"]["M0"]["map"] is None and doc["correlation"]["laplace"] is None
+    assert doc["parameters"]["M0"]["mle"] == pytest.approx(90.81, abs=0.01)
+    assert main(["zpeak", "--mle-only", "--sample", "--out", str(tmp_path / "s")]) == 2
+    assert "needs the Bayesian fits" in capsys.readouterr().err

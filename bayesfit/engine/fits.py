@@ -39,7 +39,9 @@ def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
     ----------
     names : sequence of str
         Parameter names.
-    mle, map_ : MLEResult, MAPResult
+    mle : MLEResult
+    map_ : MAPResult or None
+        None where the Bayesian fits were skipped: the MAP columns are then NaN.
     idata : arviz.InferenceData, optional
         NUTS posterior.
 
@@ -66,7 +68,9 @@ def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
             for n in names
         }
     out = {}
-    laplace_sd = map_.sd
+    nan = np.full(len(names), np.nan)
+    laplace_sd = map_.sd if map_ is not None else nan
+    map_values = map_.values if map_ is not None else nan
     for i, n in enumerate(names):
         hesse = float(mle.errors[i])
         post = summary[n] if summary else None
@@ -74,12 +78,12 @@ def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
             "mle": float(mle.values[i]),
             "hesse": hesse,
             "minos": list(mle.minos[n]),
-            "map": float(map_.values[i]),
+            "map": float(map_values[i]),
             "laplace_sd": float(laplace_sd[i]),
             "posterior": post,
             "laplace_over_hesse": float(laplace_sd[i] / hesse),
             "sd_over_hesse": float(post["sd"] / hesse) if post else None,
-            "map_minus_mle_in_hesse": float((map_.values[i] - mle.values[i]) / hesse),
+            "map_minus_mle_in_hesse": float((map_values[i] - mle.values[i]) / hesse),
         }
     return out
 
@@ -126,7 +130,7 @@ def compare_derived(derived, names, mle: MLEResult, map_: MAPResult, idata=None)
 
     for d in derived:
         value, hesse = propagate(d, mle.values, mle.covariance)
-        map_value, laplace = propagate(d, map_.values, map_.covariance)
+        map_value, laplace = propagate(d, map_.values, map_.covariance) if map_ is not None else (np.nan, np.nan)
         post = None
         if idata is not None:
             idata.posterior[d.name] = d.evaluate({n: idata.posterior[n] for n in names})
@@ -164,12 +168,12 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
     bad_minos = [n for n, ok in mle.minos_valid.items() if not ok and n not in cut]
     if mle.valid and bad_minos:
         warnings.append(f"MINOS interval invalid for: {', '.join(bad_minos)}")
-    if not map_.converged:
+    if map_ is not None and not map_.converged:
         reason = map_.message.strip().rstrip(":").strip() or "no reason given"
         warnings.append(f"the MAP search did not converge ({reason}): the MAP and Laplace columns are unreliable; "
                         "a parameter at a bound or one the data barely constrain is the usual cause: fix it, or "
                         "narrow its bounds or prior")
-    if not map_.posdef:
+    if map_ is not None and not map_.posdef:
         warnings.append("the Hessian at the MAP is not positive definite: no Laplace errors (a parameter at a bound "
                         "or a direction the data do not constrain: fix that parameter, or narrow its bounds or prior)")
     diag = {
@@ -180,8 +184,8 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
         "at_limit": list(mle.at_limit),
         "nll_min": mle.fval,
         "nfcn": mle.nfcn,
-        "map_converged": map_.converged,
-        "laplace_posdef": map_.posdef,
+        "map_converged": None if map_ is None else map_.converged,
+        "laplace_posdef": None if map_ is None else map_.posdef,
         "divergences": None,
         "r_hat_max": None,
         "ess_bulk_min": None,
@@ -256,7 +260,7 @@ def posterior_predictive(problem, idata, *, seed=None, draws=PPC_DRAWS) -> dict 
 
 
 def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=None,
-             sampler="auto", progressbar=True, log=print, notes=(), minos=True, ppc=True) -> FitResult:
+             sampler="auto", progressbar=True, log=print, notes=(), minos=True, ppc=True, bayesian=True) -> FitResult:
     """Fit one problem three ways: iminuit, MAP + Laplace, and (optionally) NUTS.
 
     Parameters
@@ -281,13 +285,14 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         Run MINOS after HESSE (toy studies that need no MINOS skip it: it costs ten MIGRADs).
     ppc : bool
         With a posterior, run the posterior-predictive check (:func:`posterior_predictive`).
+    bayesian : bool
+        Run the Bayesian fits (MAP + Laplace, and NUTS with ``sample``). False fits the
+        maximum likelihood only, which compiles nothing: the quick loop of iterating on a model.
 
     Returns
     -------
     FitResult
     """
-    from bayesfit.backend.compiled import COMPILED, LOADED, WAITING, cache_dir, map_function, nuts_model, start_numba_cache_fill
-
     names = problem.names
     timing, compiled = {}, {}
     t0 = time.perf_counter()
@@ -295,6 +300,65 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         # polished to ~1e-5 σ: MAP = MLE is then a check of the two codes, not of MIGRAD's stopping rule
         mle = fit_problem(problem, minos=minos, polish=True)
 
+    log(mle_lines(problem, mle))
+    if not bayesian:
+        if sample:
+            raise ValueError("sample=True needs the Bayesian fits (bayesian=True)")
+        map_, idata = None, None
+    else:
+        map_, idata = _bayesian_fits(problem, mle, log, timing, compiled, sample=sample, draws=draws, tune=tune,
+                                     chains=chains, seed=seed, sampler=sampler, progressbar=progressbar)
+        if sample:
+            sampler = idata.attrs["sampler"]
+    comparison = compare(names, mle, map_, idata)
+    for name, role in _roles(problem).items():
+        comparison[name]["role"] = role
+    comparison.update(compare_derived(problem.derived, names, mle, map_, idata))
+    gof = problem.gof(mle.values)
+    predictive = posterior_predictive(problem, idata, seed=seed) if idata is not None and ppc else None
+    diagnostics = _diagnostics(mle, map_, idata, comparison)
+    if sample:
+        diagnostics["sampler"] = sampler
+    if problem.warnings:
+        diagnostics["warnings"].extend(problem.warnings)
+        diagnostics["ok"] = False
+    if problem.meta.get("independent_mle") is False and map_ is not None:
+        diagnostics["warnings"].append("a component has no numpy/scipy reference: the MLE evaluated the "
+                                       "same PyTensor graph as the MAP, so MAP = MLE is not an "
+                                       "independent check")
+        diagnostics["ok"] = False
+    timing["total"] = time.perf_counter() - t0
+    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled, predictive)
+
+
+def mle_lines(problem, mle) -> str:
+    """Return the maximum-likelihood result as a few lines, shown as soon as it exists.
+
+    Parameters
+    ----------
+    problem : bayesfit.modeling.problem.Problem
+    mle : MLEResult
+
+    Returns
+    -------
+    str
+        One line per parameter, value ± HESSE error with the unit, PDG-rounded.
+    """
+    from bayesfit.output.formatting import display_measurement
+
+    width = max(len(n) for n in problem.names)
+    state = "" if mle.valid else " (MIGRAD: no valid minimum)"
+    lines = [f"maximum likelihood (value ± HESSE error){state}:"]
+    lines += [f"  {p.name.ljust(width)} = {display_measurement(p, v, e)}"
+              for p, v, e in zip(problem.params, mle.values, mle.errors)]
+    return "\n".join(lines)
+
+
+def _bayesian_fits(problem, mle, log, timing, compiled, *, sample, draws, tune, chains, seed, sampler, progressbar):
+    """Run MAP + Laplace and, with ``sample``, NUTS; return ``(map_, idata)`` (see :func:`run_fits`)."""
+    from bayesfit.backend.compiled import COMPILED, LOADED, WAITING, cache_dir, map_function, nuts_model, start_numba_cache_fill
+
+    names = problem.names
     model = problem.pymc_model()
     fill = None
     if sample:
@@ -338,25 +402,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         if fill is not None:
             fill.cancel()  # a no-op once it has finished; stops it if the fit failed first
 
-    comparison = compare(names, mle, map_, idata)
-    for name, role in _roles(problem).items():
-        comparison[name]["role"] = role
-    comparison.update(compare_derived(problem.derived, names, mle, map_, idata))
-    gof = problem.gof(mle.values)
-    predictive = posterior_predictive(problem, idata, seed=seed) if idata is not None and ppc else None
-    diagnostics = _diagnostics(mle, map_, idata, comparison)
-    if sample:
-        diagnostics["sampler"] = sampler
-    if problem.warnings:
-        diagnostics["warnings"].extend(problem.warnings)
-        diagnostics["ok"] = False
-    if problem.meta.get("independent_mle") is False:
-        diagnostics["warnings"].append("a component has no numpy/scipy reference: the MLE evaluated the "
-                                       "same PyTensor graph as the MAP, so MAP = MLE is not an "
-                                       "independent check")
-        diagnostics["ok"] = False
-    timing["total"] = time.perf_counter() - t0
-    return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled, predictive)
+    return map_, idata
 
 
 def _obtain(log, timing, key, get, messages):

@@ -145,13 +145,13 @@ def _fit_mle(nll, start, names, bounds, minos, grad, hessian, polish):
         # minimum declared invalid on an EDM borderline.
         m.migrad()
     if polish and m.valid:
-        first, first_fval, tol = np.array(m.values), m.fval, m.tol
-        m.strategy, m.tol = 2, POLISH_TOL
-        m.migrad()
-        m.strategy, m.tol = 1, tol
-        if not (m.valid and m.fval <= first_fval):  # rounding of a large sum: keep the first minimum
-            m.values = first
-            m.migrad()
+        # on a Minuit of its own: only the polished point is taken over, never its state (its
+        # strategy-2 step sizes would change where HESSE below evaluates its differences)
+        fine = _minuit(nll, np.array(m.values), names, bounds, grad, None)
+        fine.strategy, fine.tol = 2, POLISH_TOL
+        fine.migrad()
+        if fine.valid and fine.fval <= m.fval:  # else rounding of a large sum: keep the first minimum
+            m.values = np.array(fine.values)
     limits = list(m.limits)
     lim_lo = np.array([lo if lo is not None else -np.inf for lo, _ in limits])
     lim_hi = np.array([hi if hi is not None else np.inf for _, hi in limits])

@@ -79,7 +79,8 @@ class FitResult:
     problem : bayesfit.modeling.problem.Problem
         The model bound to its data.
     mle : bayesfit.engine.mle.MLEResult
-    map : bayesfit.engine.bayes.MAPResult
+    map : bayesfit.engine.bayes.MAPResult or None
+        None where the Bayesian fits were skipped (``bf.fit(..., bayesian=False)``).
     idata : arviz.InferenceData or None
         NUTS posterior, when sampling was asked for.
     comparison : dict
@@ -212,12 +213,12 @@ def result_dict(fit: FitResult) -> dict:
         "parameters": params,
         "correlation": {
             "hesse": fit.mle.correlation,
-            "laplace": fit.map.correlation,
+            "laplace": fit.map.correlation if fit.map is not None else None,
             "posterior": posterior_correlation(fit.idata, names) if fit.idata is not None else None,
         },
         "covariance": {
             "hesse": fit.mle.covariance,
-            "laplace": fit.map.covariance,
+            "laplace": fit.map.covariance if fit.map is not None else None,
             "posterior": np.atleast_2d(np.cov(posterior_draws(fit.idata, names), rowvar=False))
             if fit.idata is not None else None,
         },

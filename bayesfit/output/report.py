@@ -77,6 +77,11 @@ def role_legend(comparison) -> list:
     return lines
 
 
+def _has_map(fit) -> bool:
+    """Whether the fit ran the Bayesian side (a MAP in some row); ``bf.fit(..., bayesian=False)`` did not."""
+    return any(c.get("map") is not None and np.isfinite(c["map"]) for c in fit.comparison.values())
+
+
 def format_table(fit, *, markdown=False) -> str:
     """Render the per-parameter comparison of the three fits.
 
@@ -107,7 +112,9 @@ def format_table(fit, *, markdown=False) -> str:
             at(hdi[0]), at(hdi[1]), format_ratio(c["laplace_over_hesse"]), format_ratio(c["sd_over_hesse"]),
             format_ratio(post.get("r_hat")), format_ess(post.get("ess_bulk")),
         ])
-    if not fit.idata:
+    if not _has_map(fit):  # the maximum likelihood only
+        head, rows = head[:5], [r[:5] for r in rows]
+    elif not fit.idata:
         keep = slice(0, 7)
         head = head[keep] + ["σL/σH"]
         rows = [r[keep] + [r[11]] for r in rows]
@@ -122,7 +129,9 @@ def format_table(fit, *, markdown=False) -> str:
 
 def _correlation_text(fit, markdown: bool) -> str:
     names = fit.problem.names
-    mats = [("HESSE", fit.mle.correlation), ("Laplace", fit.map.correlation)]
+    mats = [("HESSE", fit.mle.correlation)]
+    if fit.map is not None:
+        mats.append(("Laplace", fit.map.correlation))
     if fit.idata is not None:
         mats.append(("posterior", posterior_correlation(fit.idata, names)))
     parts = []
@@ -210,14 +219,14 @@ def summary_html(fit) -> str:
     import html
 
     p = fit.problem
-    head = ["param", "MLE", "HESSE σ", "MINOS −", "MINOS +", "MAP", "Laplace σ"]
+    head = ["param", "MLE", "HESSE σ", "MINOS −", "MINOS +", "MAP", "Laplace σ"][:7 if _has_map(fit) else 5]
     if fit.idata is not None:
         head += ["post. mean", "post. sd", "HDI 68 %", "r̂", "ESS"]
     rows = []
     for name, c in fit.comparison.items():
         cells = [_marked(name, c), format_general(c["mle"]), format_general(c["hesse"], 4), format_general(c["minos"][0], 4),
                  _upper(format_general(c["minos"][1], 4)),
-                 format_general(c["map"]), format_general(c["laplace_sd"], 4)]
+                 format_general(c["map"]), format_general(c["laplace_sd"], 4)][:len(head)]
         post = c["posterior"]
         if post is not None:
             cells += [format_general(post["mean"]), format_general(post["sd"], 4), f"[{format_general(post['hdi_68'][0])}, {format_general(post['hdi_68'][1])}]",
