@@ -548,8 +548,9 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as cold:
             result["cli"] = bench_cli(cli_args, cold)
     result["cli_args"] = cli_args
-    say("simultaneous fits: refits of two categories against one ...")
-    result["categories"] = bench_categories(repeats=3 if args.quick else 10)
+    if not args.quick:  # two more structures to compile: full mode (and --categories-only) only
+        say("simultaneous fits: refits of two categories against one ...")
+        result["categories"] = bench_categories()
     say("toy studies ...")
     result["toys"] = bench_toys(*((40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000, 4_000)))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -184,13 +184,13 @@ def test_run_fits_a_users_model_file_like_the_python_api(tmp_path, capsys):
     x = _peak_file(tmp_path / "my.csv", 3)
     out = tmp_path / "out"
     assert main(["run", str(tmp_path / "mymodel.py"), "--data", str(tmp_path / "my.csv"), "--out", str(out),
-                 "--no-minos"]) == 0
+                 "--no-minos", "--mle-only"]) == 0
     doc = json.loads((out / "result.json").read_text())
     assert doc["model"] == "my_peak" and doc["parameters"]["width"]["role"] == "constrained"
     assert (out / "my_peak_fit.png").is_file()
     namespace = {}
     exec(MODEL_FILE, namespace)
-    res = bf.fit(namespace["model"], np.round(x, 6), log=None, minos=False)
+    res = bf.fit(namespace["model"], np.round(x, 6), log=None, minos=False, bayesian=False)
     assert doc["parameters"]["mu"]["mle"] == pytest.approx(res["mu"].mle, rel=1e-9)
     assert "width ᶜ" in capsys.readouterr().out
 
@@ -221,7 +221,7 @@ def test_simultaneous_command_line_takes_one_file_per_category(tmp_path, capsys)
         "model = bf.Simultaneous({'barrel': a, 'endcap': b}, name='two')\n")
     _peak_file(tmp_path / "b.csv", 1)
     _peak_file(tmp_path / "e.csv", 2)
-    base = ["run", str(tmp_path / "two.py"), "--out", str(tmp_path / "out"), "--no-minos"]
+    base = ["run", str(tmp_path / "two.py"), "--out", str(tmp_path / "out"), "--no-minos", "--mle-only"]
     assert main(base + ["--data", f"barrel={tmp_path / 'b.csv'}"]) == 2
     assert "missing: endcap" in capsys.readouterr().err
     assert main(base + ["--data", f"forward={tmp_path / 'b.csv'}"]) == 2

@@ -18,6 +18,7 @@ import arviz as az
 import numpy as np
 
 from bayesfit.engine.bayes import MAPResult, default_sampler, find_map_laplace, sample_nuts, start_point
+from bayesfit.core import interrupts
 from bayesfit.core.constants import ONE_SIGMA
 from bayesfit.core.posterior import posterior_draws
 from bayesfit.engine.mle import MLEResult, fit_problem
@@ -297,7 +298,7 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     timing, compiled = {}, {}
     t0 = time.perf_counter()
     with _stage(log, f"maximum likelihood (iminuit MIGRAD, HESSE{', MINOS' if minos else ''})", timing, "mle"):
-        # polished to ~1e-5 σ: MAP = MLE is then a check of the two codes, not of MIGRAD's stopping rule
+        # placed to ~1e-5 σ: MAP = MLE is then a check of the two codes, not of MIGRAD's stopping rule
         mle = fit_problem(problem, minos=minos, polish=True)
 
     log(mle_lines(problem, mle))
@@ -361,17 +362,18 @@ def _bayesian_fits(problem, mle, log, timing, compiled, *, sample, draws, tune, 
     names = problem.names
     model = problem.pymc_model()
     fill = None
-    if sample:
-        if sampler == "auto":
-            sampler = default_sampler()
-        nuts_pm = problem.sampling_model()
-        nuts_pm = model if nuts_pm is None else nuts_pm
-        if sampler == "nutpie":
-            fill = start_numba_cache_fill(nuts_pm)
-            if fill is not None:
-                log("compiling the sampler's model for PyTensor's numba cache in a background process "
-                    "(first run of this model only) ...")
     try:
+        if sample:
+            if sampler == "auto":
+                sampler = default_sampler()
+            nuts_pm = problem.sampling_model()
+            nuts_pm = model if nuts_pm is None else nuts_pm
+            if sampler == "nutpie":
+                with interrupts.held():  # a child started is a child this function cancels, whatever comes
+                    fill = start_numba_cache_fill(nuts_pm)
+                if fill is not None:
+                    log("compiling the sampler's model for PyTensor's numba cache in a background process "
+                        "(first run of this model only) ...")
         fn, compiled["map_laplace"] = _obtain(log, timing, "map_laplace_compile", partial(map_function, model, names), {
             COMPILED: "compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
                       f"(first run of this model only, then cached in {cache_dir()}) ...",

@@ -95,10 +95,11 @@ def _minuit(nll, start, names, bounds, grad, hessian):
     return m
 
 
-#: EDM goal factor (``Minuit.tol``) of the polishing MIGRAD (:func:`fit_mle` with ``polish=True``):
-#: a hundred times tighter than the first MIGRAD's, with strategy 2. It places the minimum to
-#: ~1e-5 σ where the first MIGRAD stops at ~5e-3 σ, so that the MAP = MLE check between the
-#: two codes is not limited by the first MIGRAD's stopping rule.
+#: EDM goal factor (``Minuit.tol``) of MIGRAD with ``polish=True`` (:func:`fit_mle`): a hundred
+#: times tighter than the usual one. It places the minimum to ~1e-5 σ where the usual goal stops
+#: at ~5e-3 σ, so that the MAP = MLE check between the two codes is not limited by MIGRAD's
+#: stopping rule. Where it cannot be met (the rounding of a sum over millions of events), MIGRAD
+#: runs again with the usual goal.
 POLISH_TOL = 1e-4
 
 
@@ -123,8 +124,8 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None, hessian=No
         Analytic Hessian of ``nll``; HESSE then uses it at an interior minimum instead of
         numerical second differences (MIGRAD and MINOS do not: see the code).
     polish : bool
-        After a valid MIGRAD, run a second one with strategy 2 and :data:`POLISH_TOL`; its
-        minimum is kept where it is valid and not higher, else the first one.
+        Place the minimum with the tighter EDM goal :data:`POLISH_TOL` (the usual goal again
+        where that one fails); MINOS keeps the usual goal.
 
     Returns
     -------
@@ -139,19 +140,17 @@ def fit_mle(nll, start, *, names, bounds=None, minos=True, grad=None, hessian=No
 
 def _fit_mle(nll, start, names, bounds, minos, grad, hessian, polish):
     m = _minuit(nll, start, names, bounds, grad, None)
+    if polish:
+        m.tol = POLISH_TOL
     m.migrad()
+    if polish and not m.valid:  # the tighter goal sank into the rounding of a large sum
+        m.tol = 0.01
+        m.migrad()
     if not m.valid:
         # A second MIGRAD from the first minimum is the standard remedy for a
         # minimum declared invalid on an EDM borderline.
         m.migrad()
-    if polish and m.valid:
-        # on a Minuit of its own: only the polished point is taken over, never its state (its
-        # strategy-2 step sizes would change where HESSE below evaluates its differences)
-        fine = _minuit(nll, np.array(m.values), names, bounds, grad, None)
-        fine.strategy, fine.tol = 2, POLISH_TOL
-        fine.migrad()
-        if fine.valid and fine.fval <= m.fval:  # else rounding of a large sum: keep the first minimum
-            m.values = np.array(fine.values)
+    m.tol = 0.01  # MINOS and later scans: their usual goal
     limits = list(m.limits)
     lim_lo = np.array([lo if lo is not None else -np.inf for lo, _ in limits])
     lim_hi = np.array([hi if hi is not None else np.inf for _, hi in limits])
@@ -239,7 +238,7 @@ def fit_problem(problem, *, minos=True, polish=False) -> MLEResult:
     minos : bool
         Run MINOS for every parameter.
     polish : bool
-        Polish the minimum with a second, tighter MIGRAD (see :func:`fit_mle`).
+        Place the minimum with MIGRAD's tighter goal (see :func:`fit_mle`).
 
     Returns
     -------
