@@ -319,3 +319,14 @@ def test_posterior_predictive_check_per_category_and_for_the_whole(two_categorie
     total = ppc["categories"]["a"]["observed"] + ppc["categories"]["b"]["observed"]
     np.testing.assert_allclose(ppc["observed"], total, rtol=1e-12)
     assert 0 < ppc["p_value"] < 1 and all(0 <= c["p_value"] <= 1 for c in ppc["categories"].values())
+
+
+def test_derived_parameters_that_could_reach_infinity_are_refused():
+    x, y = bf.Parameter("x", 1.0, 0.1, 5.0), bf.Parameter("y", 0.5, -1.0, 1.0)
+    with pytest.raises(ValueError, match="y divides but may be 0 within its bounds"):
+        x / y
+    with pytest.raises(ValueError, match="division of a parameter by zero"):
+        x / 0
+    with pytest.raises(ValueError, match="y is raised to a non-integer power but may be negative"):
+        y**0.5
+    assert (y**2).evaluate({"y": -0.5}) == pytest.approx(0.25)  # an integer power of any sign is fine

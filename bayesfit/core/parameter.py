@@ -219,6 +219,16 @@ class Derived:
                         raise ValueError
                 except (TypeError, ValueError):
                     raise TypeError(f"arithmetic on a parameter needs finite numbers or parameters, got {x!r}") from None
+        if op == "div" and isinstance(operands[1], Parameter) and operands[1].lower <= 0 <= operands[1].upper:
+            raise ValueError(f"{operands[1].name} divides but may be 0 within its bounds [{operands[1].lower:g}, "
+                             f"{operands[1].upper:g}]: the fits would meet an infinite value; narrow its bounds")
+        if op == "div" and not isinstance(operands[1], (Parameter, Derived)) and float(operands[1]) == 0:
+            raise ValueError("division of a parameter by zero")
+        integer_power = op == "pow" and not isinstance(operands[1], (Parameter, Derived)) \
+            and float(operands[1]).is_integer()
+        if op == "pow" and isinstance(operands[0], Parameter) and operands[0].lower < 0 and not integer_power:
+            raise ValueError(f"{operands[0].name} is raised to a non-integer power but may be negative within its bounds "
+                             f"[{operands[0].lower:g}, {operands[0].upper:g}]; narrow its bounds")
         # numpy float64 constants: PyTensor would make a Python float a float32 constant
         self.op = op
         self.operands = tuple(x if isinstance(x, (Parameter, Derived)) else np.float64(x) for x in operands)
