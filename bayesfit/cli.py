@@ -798,6 +798,9 @@ def _run(argv):
 
     try:
         _check_out(out)
+        if args.mle_only and args.sample:
+            raise InputError("--mle-only fits the maximum likelihood alone; --sample needs the Bayesian fits: "
+                             "give one of the two")
         model, data, meta, binned, notes = _build_from_file(args) if args.command == "run" else _build(args)
         # the reading's notes are shown with the first line of the fit, once the data passed its
         # checks: bad data get one line, the error
@@ -809,6 +812,8 @@ def _run(argv):
     except InputError as err:
         text = str(err)
         data = getattr(args, "data", None)
+        if isinstance(data, list):  # one file per category, or --data given to run: the message names it
+            data = data[0] if len(data) == 1 and "=" not in data[0] else None
         source = f"{data}: " if data and str(data) not in text and not text.startswith("--") else ""
         print(f"{prog}: error: {source}{text}", file=sys.stderr)
         return 2

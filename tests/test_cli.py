@@ -226,6 +226,8 @@ def test_simultaneous_command_line_takes_one_file_per_category(tmp_path, capsys)
     assert "missing: endcap" in capsys.readouterr().err
     assert main(base + ["--data", f"forward={tmp_path / 'b.csv'}"]) == 2
     assert "no category 'forward'" in capsys.readouterr().err
+    assert main(base + ["--data", f"barrel={tmp_path / 'none.csv'}", "--data", f"endcap={tmp_path / 'e.csv'}"]) == 2
+    assert capsys.readouterr().err.strip() == f"bayesfit run: error: {tmp_path / 'none.csv'}: no such file"
     assert main(base + ["--data", f"barrel={tmp_path / 'b.csv'}", "--data", f"endcap={tmp_path / 'e.csv'}"]) == 0
     doc = json.loads((tmp_path / "out" / "result.json").read_text())
     assert set(doc["gof"]["categories"]) == {"barrel", "endcap"}
@@ -243,4 +245,4 @@ def test_mle_only_fits_without_compiling_and_refuses_sampling(tmp_path, capsys):
     assert doc["parameters"]["M0"]["map"] is None and doc["correlation"]["laplace"] is None
     assert doc["parameters"]["M0"]["mle"] == pytest.approx(90.81, abs=0.01)
     assert main(["zpeak", "--mle-only", "--sample", "--out", str(tmp_path / "s")]) == 2
-    assert "needs the Bayesian fits" in capsys.readouterr().err
+    assert "--mle-only fits the maximum likelihood alone; --sample needs the Bayesian fits" in capsys.readouterr().err
