@@ -477,6 +477,20 @@ def _header(quick) -> dict:
                         "python": platform.python_version()}}
 
 
+def _write_part(args, key, title, figures, markdown) -> int:
+    """Write one part of the benchmark alone as ``{key}.md`` and ``{key}.json``, and print it."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    doc = {**_header(args.quick), key: figures}
+    (args.out / f"{key}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    m = doc["machine"]
+    text = "\n".join([f"# bayesfit {title} benchmark ({'quick' if args.quick else 'full'})", "",
+                      f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}; {doc['date']}.",
+                      *markdown(figures)]) + "\n"
+    (args.out / f"{key}.md").write_text(text)
+    print(text)
+    return 0
+
+
 def main(argv=None) -> int:
     """Run the benchmark and write ``bench.md`` and ``bench.json``.
 
@@ -502,30 +516,11 @@ def main(argv=None) -> int:
                         help="run only the simultaneous-fit refit benchmark; write categories.md and categories.json")
     args = parser.parse_args(argv)
     if args.categories_only:
-        c = bench_categories(repeats=3 if args.quick else 10)
-        args.out.mkdir(parents=True, exist_ok=True)
-        doc = {**_header(args.quick), "categories": c}
-        (args.out / "categories.json").write_text(json.dumps(doc, indent=2) + "\n")
-        m = doc["machine"]
-        text = "\n".join([f"# bayesfit simultaneous-fit benchmark ({'quick' if args.quick else 'full'})", "",
-                          f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}; {doc['date']}.",
-                          *_categories_markdown(c)]) + "\n"
-        (args.out / "categories.md").write_text(text)
-        print(text)
-        return 0
+        return _write_part(args, "categories", "simultaneous-fit", bench_categories(repeats=3 if args.quick else 10),
+                           _categories_markdown)
     if args.toys_only:
         n = (40, 2_000, 40) if args.quick else (1_000, 2_000, 1_000, 4_000)
-        t = bench_toys(*n)
-        args.out.mkdir(parents=True, exist_ok=True)
-        doc = {**_header(args.quick), "toys": t}
-        (args.out / "toys.json").write_text(json.dumps(doc, indent=2) + "\n")
-        m = doc["machine"]
-        text = "\n".join([f"# bayesfit toy benchmark ({'quick' if args.quick else 'full'})", "",
-                          f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}; {doc['date']}.",
-                          *_toys_markdown(t)]) + "\n"
-        (args.out / "toys.md").write_text(text)
-        print(text)
-        return 0
+        return _write_part(args, "toys", "toy", bench_toys(*n), _toys_markdown)
     if args.quick:
         sizes, n_nuts, n_large, draws, tune = [2_000, 5_000], 2_000, 20_000, 100, 100
         cli_args = ["--events", "2000", "--draws", "100", "--tune", "100", "--chains", "2"]
