@@ -275,70 +275,86 @@ def bench_refit(n_events, n_binned, n_large, draws, tune, chains=2, repeats=10):
     return out
 
 
-def _category_model(tag, mu):
-    """A Gaussian peak (shared mean ``mu``) on an exponential: one category of the benchmark."""
+def _category_model(tag, shared):
+    """A Gaussian peak on an exponential, one category of the benchmark; ``shared`` parameters by name."""
     import bayesfit as bf
 
-    return bf.WindowModel((0.0, 2.0), [bf.Gaussian(mu, bf.Parameter(f"sigma_{tag}", 0.1, 0.02, 0.5)),
+    sigma = shared.get("sigma") or bf.Parameter(f"sigma_{tag}", 0.1, 0.02, 0.5)
+    return bf.WindowModel((0.0, 2.0), [bf.Gaussian(shared["mu"], sigma),
                                        bf.Exponential(bf.Parameter(f"slope_{tag}", -1.0, -5.0, 5.0))],
                           fractions=[bf.Parameter(f"f_{tag}", 0.3, 0.01, 0.99)], name=tag)
 
 
-def bench_categories(n_events=2_000, repeats=10):
-    """Refits of new data: a two-category simultaneous model against one category alone (same process).
+#: The two-category models of :func:`bench_categories`: what the categories share.
+SHARED = {"mean": ("mu",), "mean and width": ("mu", "sigma")}
 
-    Each category is a Gaussian peak on an exponential with ``n_events`` events; the two share the
-    peak position. After one fit of each structure (compiling or loading its MAP + Laplace
+
+def bench_categories(n_events=2_000, repeats=10):
+    """Refits of new data: two-category simultaneous models against one category alone (same process).
+
+    Each category is a Gaussian peak on an exponential with ``n_events`` events; the two share
+    the peak position (7 free parameters), or the position and the width (6), as in
+    :data:`SHARED`. After one fit of each structure (compiling or loading its MAP + Laplace
     function), ``repeats`` new datasets are fitted (MLE + HESSE, MAP + Laplace; no MINOS).
 
     Returns
     -------
     dict
-        Median refit times, their ratio, and how the compiled functions were obtained.
+        Per model: median refit times, the ratio to one category, the stages' times and
+        MIGRAD's calls, and how the compiled functions were obtained.
     """
     import bayesfit as bf
 
-    mu = bf.Parameter("mu", 1.0, 0.5, 1.5)
-    one = _category_model("a", mu)
-    two = bf.Simultaneous({"a": one, "b": _category_model("b", mu)}, name="two_categories")
     truth = [1.0, 0.08, -1.0, 0.3]
     quiet = dict(log=None, minos=False)
-    first = {"one": bf.fit(one, one.simulate(truth, n_events, 1), **quiet).compiled["map_laplace"],
-             "two": bf.fit(two, {k: one.simulate(truth, n_events, 2 + i) for i, k in enumerate("ab")},
-                           **quiet).compiled["map_laplace"]}
-    times, how = {"one": [], "two": []}, set()
-    stages = {key: {"mle_s": [], "map_laplace_s": [], "migrad_calls": []} for key in times}
-    for k in range(repeats):
-        data = {c: one.simulate(truth, n_events, 100 + 2 * k + i) for i, c in enumerate("ab")}
-        for key, model, sample in (("one", one, data["a"]), ("two", two, data)):
-            res, t = _timed(lambda: bf.fit(model, sample, **quiet))
-            times[key].append(t)
-            how.add(res.compiled["map_laplace"])
-            stages[key]["mle_s"].append(res.timing_s["mle"])
-            stages[key]["map_laplace_s"].append(res.timing_s["map_laplace"])
-            stages[key]["migrad_calls"].append(res.mle.nfcn)
-    one_s, two_s = float(np.median(times["one"])), float(np.median(times["two"]))
-    return {"events_per_category": n_events, "repeats": repeats, "first_fit": first,
+    out = {"events_per_category": n_events, "repeats": repeats, "models": {}}
+    for label, names in SHARED.items():
+        shared = {"mu": bf.Parameter("mu", 1.0, 0.5, 1.5)}
+        if "sigma" in names:
+            shared["sigma"] = bf.Parameter("sigma", 0.1, 0.02, 0.5)
+        one = _category_model("a", shared)
+        two = bf.Simultaneous({"a": one, "b": _category_model("b", shared)}, name="two_categories")
+        bf.fit(one, one.simulate(truth, n_events, 1), **quiet)  # compiles (or loads) each structure
+        bf.fit(two, {k: one.simulate(truth, n_events, 2 + i) for i, k in enumerate("ab")}, **quiet)
+        times, how = {"one": [], "two": []}, set()
+        stages = {key: {"mle_s": [], "map_laplace_s": [], "migrad_calls": []} for key in times}
+        for k in range(repeats):
+            data = {c: one.simulate(truth, n_events, 100 + 2 * k + i) for i, c in enumerate("ab")}
+            for key, model, sample in (("one", one, data["a"]), ("two", two, data)):
+                res, t = _timed(lambda: bf.fit(model, sample, **quiet))
+                times[key].append(t)
+                how.add(res.compiled["map_laplace"])
+                stages[key]["mle_s"].append(res.timing_s["mle"])
+                stages[key]["map_laplace_s"].append(res.timing_s["map_laplace"])
+                stages[key]["migrad_calls"].append(res.mle.nfcn)
+        one_s, two_s = float(np.median(times["one"])), float(np.median(times["two"]))
+        out["models"][label] = {
             "one_category_refit_s": one_s, "two_category_refit_s": two_s, "ratio": two_s / one_s,
             "parameters": {"one": len(one.names), "two": len(two.names)},
             "stages": {key: {name: float(np.median(v)) for name, v in parts.items()} for key, parts in stages.items()},
             "refits_compiled": sorted(how)}
+    return out
 
 
 def _categories_markdown(c):
-    return ["", "## Simultaneous fits: refits of new data", "",
-            f"Two categories of {c['events_per_category']:,} events each (Gaussian peak with a shared mean on "
-            f"an exponential) against one category alone, median of {c['repeats']} new datasets, whole `bf.fit` "
-            f"without MINOS: one category {c['one_category_refit_s']:.3f} s, two categories "
-            f"{c['two_category_refit_s']:.3f} s, ratio {c['ratio']:.2f}. MAP + Laplace functions of the refits: "
-            f"{', '.join(c['refits_compiled'])} (first fits: one category {c['first_fit']['one']}, two "
-            f"{c['first_fit']['two']}).", "",
-            "| refit | free parameters | MLE stage [s] | MIGRAD + HESSE calls | MAP + Laplace [s] |", "|---|---|---|---|---|",
-            *(f"| {key} categor{'y' if key == 'one' else 'ies'} | {c['parameters'][key]} | {st['mle_s']:.4f} "
-              f"| {st['migrad_calls']:.0f} | {st['map_laplace_s']:.4f} |" for key, st in c["stages"].items()), "",
-            "The two-category refit evaluates each category's likelihood only where its own parameters moved, "
-            "so a call costs about one category; it needs about twice the calls for 7 free parameters as "
-            "for 4 (numerical derivatives), and its MAP + Laplace Hessian one more gradient pass per parameter."]
+    lines = ["", "## Simultaneous fits: refits of new data", "",
+             f"Two categories of {c['events_per_category']:,} events each (a Gaussian peak on an exponential) "
+             f"against one category alone, median of {c['repeats']} new datasets each, whole `bf.fit` without "
+             "MINOS, in one process after a first fit of each structure:", "",
+             "| categories share | one category [s] | two categories [s] | ratio | free parameters (one, two) "
+             "| MLE stage [s] (one, two) | MIGRAD + HESSE calls (one, two) | MAP + Laplace [s] (one, two) "
+             "| refits compiled |", "|---|---|---|---|---|---|---|---|---|"]
+    for label, m in c["models"].items():
+        one, two = m["stages"]["one"], m["stages"]["two"]
+        lines.append(f"| the {label} | {m['one_category_refit_s']:.3f} | {m['two_category_refit_s']:.3f} "
+                     f"| {m['ratio']:.2f} | {m['parameters']['one']}, {m['parameters']['two']} "
+                     f"| {one['mle_s']:.4f}, {two['mle_s']:.4f} | {one['migrad_calls']:.0f}, {two['migrad_calls']:.0f} "
+                     f"| {one['map_laplace_s']:.4f}, {two['map_laplace_s']:.4f} | {', '.join(m['refits_compiled'])} |")
+    lines += ["", "A two-category refit evaluates each category's likelihood only where its own parameters moved, so "
+              "one call costs about one category; MIGRAD's numerical derivatives need calls in proportion to the "
+              "free parameters, and the MAP + Laplace Hessian one gradient pass per parameter: the ratio grows "
+              "with the parameters the categories do not share."]
+    return lines
 
 
 def bench_toys(n_toys, n_events, n_map_toys, n_dask_toys=None, seed=1234):
