@@ -53,21 +53,7 @@ def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
         "laplace_over_hesse", "sd_over_hesse", "map_minus_mle_in_hesse"}}`` where
         ``posterior`` is ``{"mean", "sd", "hdi_68", "r_hat", "ess_bulk"}`` or ``None``.
     """
-    summary = None
-    if idata is not None:
-        hdi = az.hdi(idata, var_names=list(names), hdi_prob=HDI_PROB)
-        ess = az.ess(idata, var_names=list(names), method="bulk")
-        rhat = az.rhat(idata, var_names=list(names))
-        summary = {
-            n: {
-                "mean": float(idata.posterior[n].mean()),
-                "sd": float(idata.posterior[n].std(ddof=1)),
-                "hdi_68": [float(v) for v in hdi[n].values],
-                "r_hat": float(rhat[n]),
-                "ess_bulk": float(ess[n]),
-            }
-            for n in names
-        }
+    summary = posterior_summaries(idata, names) if idata is not None else None
     out = {}
     nan = np.full(len(names), np.nan)
     laplace_sd = map_.sd if map_ is not None else nan
@@ -89,13 +75,26 @@ def compare(names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
     return out
 
 
-def _posterior_summary(idata, name) -> dict:
-    """Return the ArviZ summary of one posterior variable: mean, sd, 68 % HDI, r̂, bulk ESS."""
-    hdi = az.hdi(idata, var_names=[name], hdi_prob=HDI_PROB)
-    return {"mean": float(idata.posterior[name].mean()), "sd": float(idata.posterior[name].std(ddof=1)),
-            "hdi_68": [float(v) for v in hdi[name].values],
-            "r_hat": float(az.rhat(idata, var_names=[name])[name]),
-            "ess_bulk": float(az.ess(idata, var_names=[name], method="bulk")[name])}
+def posterior_summaries(idata, names) -> dict:
+    """Return the ArviZ summary of posterior variables: ``{name: {"mean", "sd", "hdi_68", "r_hat", "ess_bulk"}}``.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    names : sequence of str
+        Variables of ``idata.posterior`` (fit parameters, or derived ones added to it).
+
+    Returns
+    -------
+    dict
+    """
+    names = list(names)
+    hdi = az.hdi(idata, var_names=names, hdi_prob=HDI_PROB)
+    ess = az.ess(idata, var_names=names, method="bulk")
+    rhat = az.rhat(idata, var_names=names)
+    return {n: {"mean": float(idata.posterior[n].mean()), "sd": float(idata.posterior[n].std(ddof=1)),
+                "hdi_68": [float(v) for v in hdi[n].values], "r_hat": float(rhat[n]), "ess_bulk": float(ess[n])}
+            for n in names}
 
 
 def compare_derived(derived, names, mle: MLEResult, map_: MAPResult, idata=None) -> dict:
@@ -135,7 +134,7 @@ def compare_derived(derived, names, mle: MLEResult, map_: MAPResult, idata=None)
         post = None
         if idata is not None:
             idata.posterior[d.name] = d.evaluate({n: idata.posterior[n] for n in names})
-            post = _posterior_summary(idata, d.name)
+            post = posterior_summaries(idata, [d.name])[d.name]
         out[d.name] = {
             "mle": value, "hesse": hesse, "minos": [float("nan"), float("nan")], "map": map_value,
             "laplace_sd": laplace, "posterior": post,
