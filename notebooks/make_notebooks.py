@@ -422,7 +422,7 @@ come from their $p_T$, $\\eta$, $\\phi$: $M^2 = 2\\,p_{T1}p_{T2}(\\cosh\\Delta\\
 
 model = bf.models.zcombined()
 data, meta = default_data(model)
-# (the test suite's quick run fits the maximum likelihood only: the MAP of three line shapes compiles for a minute)
+# (the test suite's quick run fits the maximum likelihood only here and below: it compiles for a minute)
 z = bf.fit(model, data, meta=meta, minos=False, log=None, bayesian=not QUICK)
 z""",
     """md:Beside the Z→μμ-only fit (`bf.models.zpeak()`, the same line shape; `bayesian=False` fits
@@ -451,7 +451,7 @@ exact Jacobian), its Laplace error and, with `sample=True`, its posterior (the t
 
 peaks = bf.models.three_peaks()
 masses, peaks_meta = three.default_data(peaks, events=20_000, seed=5)
-tp = bf.fit(peaks, masses, meta=peaks_meta, minos=False, log=None)
+tp = bf.fit(peaks, masses, meta=peaks_meta, minos=False, log=None, bayesian=not QUICK)
 tp""",
     "show(tp.problem.plots(tp)['three_peaks_fit'])",
     """md:## A constraint is not a prior
