@@ -19,6 +19,8 @@ data compiles nothing.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from scipy import stats
 
@@ -148,7 +150,7 @@ class _CategoryFit:
 
     def __init__(self, fit, problem, index, gof):
         self.problem, self.idata, self.gof = problem, fit.idata, gof
-        self.mle = type("MLE", (), {"values": fit.mle.values[index], "errors": fit.mle.errors[index]})()
+        self.mle = SimpleNamespace(values=fit.mle.values[index], errors=fit.mle.errors[index])
 
 
 class SimultaneousProblem(Problem):
@@ -224,7 +226,7 @@ class SimultaneousProblem(Problem):
         """Return the values of every ``pm.Data``: each category's data, the bounds, the constraints'."""
         out = {}
         for key, problem in self.problems.items():
-            out.update({name: value for name, value in problem.model_data(prefix=f"{key}_").items()})
+            out.update(problem.model_data(prefix=f"{key}_"))
         for p in self.params:
             if p.prior is None:
                 out[f"{p.name}_lower"], out[f"{p.name}_upper"] = np.float64(p.lower), np.float64(p.upper)
