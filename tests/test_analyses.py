@@ -331,3 +331,54 @@ def test_derived_parameters_that_could_reach_infinity_are_refused():
     with pytest.raises(ValueError, match="y is raised to a non-integer power but may be negative"):
         y**0.5
     assert (y**2).evaluate({"y": -0.5}) == pytest.approx(0.25)  # an integer power of any sign is fine
+
+
+def test_laplace_hessian_from_shared_directions_equals_the_whole_hessian(two_categories):
+    """Parameters of different categories share a Hessian-vector product; nothing is lost.
+
+    Against the Hessian from one product per parameter, on a model whose terms overlap in
+    every way bayesfit knows: a shared mean, a derived width reading category a's parameter in
+    category b, and a correlated constraint on the two categories' slopes.
+    """
+    from bayesfit.backend.compiled import map_function
+    from bayesfit.engine.bayes import hessian_directions
+
+    sim = _simultaneous(derived_width=True)
+    slopes = [p for p in sim.params if p.name in ("slope_a", "slope_b")]
+    sim = bf.Simultaneous(sim.categories, name="two_categories_coupled",
+                          constraints=[bf.GaussianConstraint(slopes, [-1.0, -2.0],
+                                                             covariance=[[0.04, 0.01], [0.01, 0.09]])])
+    problem = sim.prepare(two_categories)[0]
+    fn = map_function(problem.pymc_model(), problem.names, disk=False)[0]
+    k = len(problem.names)
+    x = problem.start
+    whole = np.array([fn(x, e)[2] for e in np.eye(k)]).T
+    directions, source = hessian_directions(problem.hessian_groups, k)
+    assert len(directions) < k
+    products = np.array([fn(x, d)[2] for d in directions])
+    shared = np.where(source[..., 0] >= 0, products[source[..., 0], source[..., 1]], 0.0)
+    scale = np.abs(whole).max()
+    assert np.abs(shared - whole).max() < 1e-12 * scale
+    assert np.all(whole[source[..., 0] < 0] == 0.0)  # the structure bayesfit declares is the graph's
+
+
+@pytest.mark.parametrize(("groups", "n_directions"), [
+    ([[0, 1, 2, 3], [0, 4, 5, 6]], 4),  # two categories sharing one parameter: as many as one category
+    ([[0, 1, 2], [1, 2, 3], [3, 4, 5], [0, 5]], 5),
+    ([[0, 1], [2, 3], [4, 5]], 2),
+    ([[0, 1, 2, 3, 4, 5]], 6),
+    (None, 6),
+])
+def test_hessian_directions_recover_any_symmetric_matrix_of_the_structure(groups, n_directions):
+    from bayesfit.engine.bayes import hessian_directions
+
+    size = 6 if groups is None else 1 + max(max(g) for g in groups)
+    pattern = np.eye(size, dtype=bool) | (groups is None)
+    for g in groups or ():
+        pattern[np.ix_(g, g)] = True
+    a = np.random.default_rng(size).normal(size=(size, size))
+    h = (a + a.T) * pattern
+    directions, source = hessian_directions(groups, size)
+    products = np.array([h @ d for d in directions])
+    assert np.array_equal(np.where(source[..., 0] >= 0, products[source[..., 0], source[..., 1]], 0.0), h)
+    assert len(directions) == n_directions

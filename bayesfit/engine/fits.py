@@ -384,7 +384,8 @@ def _bayesian_fits(problem, mle, log, timing, compiled, *, sample, draws, tune, 
             # with the PyMC graph's own gradient and Hessian, so MAP = MLE stays a comparison
             # of two codes.
             start = mle.values if mle.valid and np.all(np.isfinite(mle.values)) else problem.start
-            map_ = find_map_laplace(names=names, start=start, bounds=problem.bounds, function=fn)
+            map_ = find_map_laplace(names=names, start=start, bounds=problem.bounds, function=fn,
+                                    groups=problem.hessian_groups)
 
         idata = None
         if sample:

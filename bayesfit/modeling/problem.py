@@ -61,6 +61,12 @@ class Problem:
     #: The named derived parameters reported beside the fit parameters; none by default.
     derived = ()
 
+    #: The parameter indices that enter one term of −ln p together (a category, a constraint),
+    #: where the problem knows them: the Laplace Hessian then needs fewer Hessian-vector
+    #: products (:func:`bayesfit.engine.bayes.hessian_directions`). ``None`` (the default): any
+    #: pair of parameters may meet.
+    hessian_groups = None
+
     #: The analytic gradient of :meth:`nll`, ``nll_grad(values) -> numpy.ndarray``, where the
     #: model has one (MIGRAD then uses it); ``None`` otherwise.
     nll_grad = None

@@ -194,8 +194,17 @@ class SimultaneousProblem(Problem):
         if self.constraint_terms:
             self.meta["constraints"] = self.constraint_terms.describe()
 
-    #: Values of each category's −ln L remembered, by its own parameters (see :meth:`nll`).
-    REMEMBERED = 8
+    #: Values of each category's −ln L remembered, by its own parameters (see :meth:`nll`). HESSE
+    #: pairs a step in one category's parameter with steps in every other's: remembering the
+    #: diagonal steps' values (64 points) spares the category its off-diagonal evaluations.
+    #: Measured on two categories sharing a mean (7 parameters): MIGRAD + HESSE evaluate the
+    #: categories 381 times remembering 8 points, 284 remembering 64, 282 remembering 1,024.
+    REMEMBERED = 64
+
+    @property
+    def hessian_groups(self) -> list:
+        """Return each category's and each constraint's parameter indices (the Hessian's blocks)."""
+        return [list(i) for i in self.index.values()] + [list(i) for i in self.constraint_terms.index]
 
     def nll(self, values):
         """Return Σ_k −ln L_k (each category's numpy/scipy reference) plus the constraints' −ln L_aux.
