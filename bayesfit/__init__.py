@@ -27,7 +27,7 @@ import-linter, contracts in ``pyproject.toml``):
 
 ========================== =============================================================
 ``bayesfit.cli``, ``api``  the command line and :func:`fit`
-``bayesfit.studies``       many fits: toys, coverage, SBC, the signal test, the Dask runner
+``bayesfit.studies``       many fits: toys, coverage, SBC, the signal test, limits, Dask
 ``bayesfit.engine``        the three fits, their comparison and the result objects
 ``bayesfit.modeling``      models: :class:`WindowModel`, :class:`LeastSquares`, kernels
 ``bayesfit.distributions`` density components, one module each
@@ -58,6 +58,8 @@ _EXPORTS = {
     "toys": "studies.toys",
     "sbc": "studies.sbc",
     "signal_test": "studies.discovery",
+    "upper_limit": "studies.limits",
+    "Counting": "studies.limits",
     "FitResult": "engine.result",
     "load": "engine.result",
     "InputError": "core.io",

@@ -264,6 +264,7 @@ def build_parser():
     _add_toys(sub, simulating)
     _add_signal(sub)
     _add_run(sub)
+    _add_limit(sub)
     return parser
 
 
@@ -686,6 +687,98 @@ def _add_run(sub):
     _add_common(p)
 
 
+def _level(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"a level lies in (0, 1), as 0.95 (got {text})")
+    return value
+
+
+def _add_limit(sub):
+    """Add ``limit``: upper limits by CLs, Feldman–Cousins and Bayes, on a declared model or a count."""
+    from bayesfit.studies.limits import GRID_POINTS, METHODS
+
+    p = sub.add_parser("limit", help="no signal? upper limits by CLs, Feldman-Cousins and Bayes, side by side",
+                       description="Upper limits on a parameter at its physical boundary (a signal yield), three "
+                                   "ways: CLs (asymptotic, or from toys with --toys), Feldman-Cousins (toys) and "
+                                   "the Bayesian posterior quantile (its prior stated), on a model declared in "
+                                   "your Python file (as for `run`), or on a counting experiment with --counting "
+                                   "N B (exact).")
+    p.add_argument("model_file", metavar="FILE", nargs="?", help="the Python file that defines `model`")
+    p.add_argument("--counting", nargs=2, metavar=("N", "B"), help="a counting experiment instead of a model: N "
+                   "events observed over a known background B (every method exact)")
+    p.add_argument("--poi", metavar="NAME", help="the parameter of interest; its lower bound is the physical "
+                                                 "boundary (not needed with --counting)")
+    p.add_argument("--cl", type=_level, default=0.95, help="confidence and credibility level (default: 0.95)")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help="comma-separated, among cls, fc, bayes (default: %(default)s)")
+    p.add_argument("--toys", type=_integer(0, MAX_TOYS), default=0, metavar="N",
+                   help="toys per grid point for CLs and Feldman-Cousins (default: 0, CLs asymptotic; "
+                        "FC on a model needs toys)")
+    p.add_argument("--grid", type=_integer(2, 100), default=GRID_POINTS, metavar="K",
+                   help="points of the toys' grid of the parameter (default: %(default)s)")
+    p.add_argument("--workers", type=_integer(1, 1024), default=None, metavar="W",
+                   help="Dask worker processes for the toys (default: the cores)")
+    p.add_argument("--draws", type=_integer(100, 10**6), default=1000,
+                   help="NUTS draws per chain for the Bayesian limit (default: %(default)s)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of the toys and of NUTS (default: 0)")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", action="append", metavar="FILE",
+                      help="your values, as for `run` (CATEGORY=FILE per category of a simultaneous fit)")
+    data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
+    data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
+    data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
+    _add_binning_options(data)
+    p.add_argument("--out", type=_folder, default=None, metavar="DIR",
+                   help="output folder (default: bayesfit-out/limit)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line for the toys")
+
+
+def _run_limit(args, prog):
+    """Run ``limit``; return the exit status."""
+    from bayesfit.output import folder
+    from bayesfit.studies.limits import Counting, upper_limit
+
+    out = args.out if args.out is not None else Path("bayesfit-out") / "limit"
+    t0 = time.perf_counter()
+    say = lambda msg: print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        _check_out(out)
+        methods = tuple(m.strip().lower() for m in args.methods.split(",") if m.strip())
+        if (args.model_file is None) == (args.counting is None):
+            raise InputError("give a model file or --counting N B (one of the two)")
+        if args.counting is not None:
+            try:
+                n, b = float(args.counting[0]), float(args.counting[1])
+            except ValueError:
+                raise InputError(f"--counting N B: two numbers (got {' '.join(args.counting)})") from None
+            if n != int(n) or n < 0:
+                raise InputError(f"--counting: N is a count of events, a non-negative integer (got {args.counting[0]})")
+            model, data, binned, notes = Counting(int(n), b), None, None, []
+        else:
+            if args.poi is None:
+                raise InputError("give the parameter of interest: --poi NAME")
+            model, data, _, binned, notes = _build_from_file(args)
+        for note in notes:
+            print(f"{prog}: warning: {note}", file=sys.stderr)
+        result = upper_limit(model, data, poi=args.poi, cl=args.cl, methods=methods, toys=args.toys, grid=args.grid,
+                             seed=args.seed, workers=args.workers, draws=args.draws, binned=binned, log=say,
+                             progress=not args.no_progress)
+    except (InputError, ValueError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    with folder.staged(out) as new:  # replaces the previous run's set as a whole
+        result.save(new)
+    written = folder.written(out)
+    print()
+    print(result.table())
+    print(f"\nwrote {len(written)} files to {os.fspath(out)}/: " + ", ".join(p.name for p in written))
+    return 0
+
+
 def _check_out(out: Path):
     """Raise :class:`InputError` unless ``out`` is, or can be made, a writable folder."""
     for part in (out, *out.absolute().parents):
@@ -779,6 +872,8 @@ def _run(argv):
         return _run_toys(args, prog)
     if args.command == "signal":
         return _run_signal(args, prog)
+    if args.command == "limit":
+        return _run_limit(args, prog)
     t0 = time.perf_counter()
 
     pending = []

@@ -78,6 +78,10 @@ class Constraint:
         """Return ln L_aux as a PyTensor graph of the parameters ``theta`` (a list) and ``observed``."""
         raise NotImplementedError
 
+    def expected(self, theta: np.ndarray) -> np.ndarray:
+        """Return the measured values an Asimov dataset holds at ``theta``: those that maximise L_aux there."""
+        return np.asarray(theta, dtype=float).copy()
+
     def draw(self, theta: np.ndarray, rng) -> np.ndarray:
         """Return measured values drawn at true parameter values ``theta`` (for toys)."""
         raise NotImplementedError
@@ -210,6 +214,9 @@ class PoissonConstraint(Constraint):
     def logp(self, theta, observed):
         mu, n = self.scale * theta[0], observed[0]
         return n * pt.log(mu) - mu - pt.gammaln(n + 1)
+
+    def expected(self, theta):
+        return np.array([self.scale * float(theta[0])])
 
     def draw(self, theta, rng):
         return np.array([float(rng.poisson(self.scale * float(theta[0])))])

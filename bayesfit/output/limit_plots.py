@@ -1,0 +1,173 @@
+"""Figures of upper limits: the CLs scan with its Brazil band, the posterior with its limit, FC's belt.
+
+Each function takes a limit result by its attributes (``poi``, ``unit``, ``cl``, ``limits``,
+``intervals``, ``expected``, ``scan``, ``posterior``, ``belt``, ``prior``, ``how``: a
+:class:`bayesfit.studies.limits.LimitResult`) and returns a matplotlib Figure, or ``None``
+where the result holds nothing to draw.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["limit_figures", "plot_cls_scan", "plot_posterior", "plot_fc_belt"]
+
+#: The Brazil band's colours: ±1σ green, ±2σ yellow, as the LHC experiments draw them.
+BAND_COLOURS = {1: "#00cc00", 2: "#ffee00"}
+
+
+def _axis_label(result):
+    return f"{result.poi} [{result.unit}]" if result.unit else result.poi
+
+
+def plot_cls_scan(result):
+    """Return CLs against the parameter: observed, expected median with ±1σ and ±2σ, the limit.
+
+    Parameters
+    ----------
+    result : bayesfit.studies.limits.LimitResult
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+    """
+    scan = result.scan
+    if "mu" not in scan or "cls" not in result.limits:
+        return None
+    mu = np.asarray(scan["mu"])
+    alpha = 1 - result.cl
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    exact = "cls_exact" in scan
+    source = "exact" if exact else "asymptotic"
+    if "cls_expected_+0" in scan:
+        for n in (2, 1):
+            ax.fill_between(mu, scan[f"cls_expected_{-n:+d}"], scan[f"cls_expected_{n:+d}"], color=BAND_COLOURS[n],
+                            label=f"expected ±{n}σ ({source})", lw=0)
+        ax.plot(mu, scan["cls_expected_+0"], "k--", lw=1.2, label=f"expected median ({source})")
+    observed = scan["cls_exact"] if exact else scan["cls_asymptotic"]
+    ax.plot(mu, observed, "k-", lw=1.6, label="observed CLs (" + ("exact" if exact else "asymptotic") + ")")
+    clsb = scan.get("clsb_exact", scan.get("clsb_asymptotic"))
+    if clsb is not None:
+        ax.plot(mu, clsb, color="tab:blue", lw=1.0, ls=":", label="observed CLs+b")
+    if "cls_toys" in scan:
+        n_toys = int(result.how["cls"].split()[1]) if result.how.get("cls", "").startswith("toys") else None
+        y = np.asarray(scan["cls_toys"][1:])
+        err = None
+        if n_toys:
+            clsb_t, clb_t = np.asarray(scan["clsb_toys"][1:]), np.asarray(scan["clb_toys"][1:])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.sqrt(clsb_t * (1 - clsb_t) / n_toys / np.maximum(clsb_t, 1e-300) ** 2
+                              + clb_t * (1 - clb_t) / n_toys / np.maximum(clb_t, 1e-300) ** 2)
+            err = np.where(np.isfinite(rel), y * rel, 0.0)
+        ax.errorbar(scan["mu_toys"][1:], y, yerr=err, fmt="o", color="tab:red", ms=4, label="observed CLs (toys)")
+    ax.axhline(alpha, color="tab:red", lw=1, ls="-.")
+    ax.text(mu[-1], alpha, f" {100 * alpha:g} %", va="bottom", ha="right", color="tab:red", fontsize=9)
+    ax.axvline(result.limits["cls"], color="0.3", lw=0.8)
+    ax.set_xlim(0 if mu[0] >= 0 else mu[0], mu[-1])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(_axis_label(result))
+    ax.set_ylabel("CLs")
+    unit = f" {result.unit}" if result.unit else ""
+    ax.set_title(f"CLs: {result.poi} < {result.limits['cls']:.3g}{unit} at {100 * result.cl:g} % CL "
+                 f"({result.how['cls']})", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_posterior(result):
+    """Return the marginal posterior of the parameter with the Bayesian limit shaded, its prior stated.
+
+    Parameters
+    ----------
+    result : bayesfit.studies.limits.LimitResult
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+    """
+    post = result.posterior
+    if post is None or "bayes" not in result.limits:
+        return None
+    limit = result.limits["bayes"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    if "samples" in post:
+        samples = np.asarray(post["samples"])
+        counts, edges, _ = ax.hist(samples, bins=80, density=True, histtype="step", color="k",
+                                   label=f"NUTS draws ({samples.size:,})")
+        inside = edges[:-1] < limit
+        ax.bar(edges[:-1][inside], counts[inside], width=np.diff(edges)[inside], align="edge", color="tab:blue",
+               alpha=0.35, lw=0, label=f"{100 * result.cl:g} % of the posterior")
+    else:
+        grid, dens = np.asarray(post["grid"]), np.asarray(post["density"])
+        ax.plot(grid, dens, "k-", lw=1.5, label="posterior (" + result.how["bayes"] + ")")
+        below = grid <= limit
+        ax.fill_between(grid[below], dens[below], color="tab:blue", alpha=0.35, lw=0,
+                        label=f"{100 * result.cl:g} % of the posterior")
+    ax.axvline(limit, color="tab:blue", lw=1.2)
+    unit = f" {result.unit}" if result.unit else ""
+    ax.set_xlabel(_axis_label(result))
+    ax.set_ylabel(f"posterior density [1/{result.unit}]" if result.unit else "posterior density")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Bayesian: {result.poi} < {limit:.3g}{unit} at {100 * result.cl:g} % credibility\n"
+                 f"prior {result.prior}", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fc_belt(result):
+    """Return Feldman–Cousins' confidence belt with the observed value and the interval it gives.
+
+    The acceptance region of each μ (the measured values the construction keeps at CL) is a
+    horizontal band; the interval is every μ whose band holds the observed value.
+
+    Parameters
+    ----------
+    result : bayesfit.studies.limits.LimitResult
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+    """
+    belt = result.belt
+    if not belt or "fc" not in result.intervals:
+        return None
+    mu, accepted, obs = np.asarray(belt["mu"]), np.asarray(belt["accepted"], dtype=float), belt["observed"]
+    discrete = belt.get("discrete", False)
+    lo, hi = result.intervals["fc"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    pad = 0.5 if discrete else 0.0
+    # each μ's band reaches halfway to its neighbours
+    middles = 0.5 * (mu[1:] + mu[:-1])
+    bottoms = np.concatenate([[mu[0]], middles])
+    tops = np.concatenate([middles, [mu[-1]]])
+    for bottom, top, (a, b) in zip(bottoms, tops, accepted):
+        if np.isfinite(a):
+            ax.fill_between([a - pad, b + pad], bottom, top, color="tab:green", alpha=0.35, lw=0)
+    ax.plot([], [], color="tab:green", alpha=0.35, lw=6, label=f"acceptance regions ({100 * result.cl:g} %)")
+    ax.axvline(obs, color="k", lw=1.2, label=("observed n" if discrete else f"observed {result.poi} (MLE)") + f" = {obs:.4g}")
+    ax.plot([obs, obs], [lo, hi], color="tab:red", lw=4, solid_capstyle="butt",
+            label=f"FC interval [{lo:.3g}, {hi:.3g}]")
+    ax.set_xlabel("events observed n" if discrete else f"maximum-likelihood {_axis_label(result)}")
+    ax.set_ylabel(f"true {_axis_label(result)}")
+    ax.set_ylim(mu[0], mu[-1])
+    ax.set_title(f"Feldman–Cousins belt ({result.how['fc']})", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def limit_figures(result) -> dict:
+    """Return the figures a limit result holds, ``{file stem: Figure}``.
+
+    Parameters
+    ----------
+    result : bayesfit.studies.limits.LimitResult
+
+    Returns
+    -------
+    dict
+    """
+    figures = {"cls_scan": plot_cls_scan(result), "posterior": plot_posterior(result), "fc_belt": plot_fc_belt(result)}
+    return {k: v for k, v in figures.items() if v is not None}
