@@ -9,7 +9,8 @@ where the result holds nothing to draw.
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["limit_figures", "plot_cls_scan", "plot_posterior", "plot_fc_belt"]
+__all__ = ["limit_figures", "plot_cls_scan", "plot_posterior", "plot_fc_belt", "plot_q0_null", "plot_local_pvalues",
+           "plot_limit_scan"]
 
 #: The Brazil band's colours: ±1σ green, ±2σ yellow, as the LHC experiments draw them.
 BAND_COLOURS = {1: "#00cc00", 2: "#ffee00"}
@@ -171,3 +172,108 @@ def limit_figures(result) -> dict:
     """
     figures = {"cls_scan": plot_cls_scan(result), "posterior": plot_posterior(result), "fc_belt": plot_fc_belt(result)}
     return {k: v for k, v in figures.items() if v is not None}
+
+
+def plot_q0_null(result):
+    """Return the background-only toys' q₀ with the asymptotic ½χ²₁ tail and the observed q₀.
+
+    Parameters
+    ----------
+    result : bayesfit.studies.search.Significance
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+    """
+    from scipy import stats
+
+    q = result.q0_toys
+    if q is None:
+        return None
+    q = np.sort(np.asarray(q))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    grid = np.linspace(0, max(q.max(), result.q0) * 1.1 + 1e-9, 300)
+    tail = np.array([np.mean(q >= g) for g in grid])
+    ax.step(grid, tail, where="post", color="k", label=f"background-only toys ({q.size:,})")
+    ax.plot(grid, 0.5 * stats.chi2.sf(grid, 1), "b--", label="asymptotic ½χ²₁")
+    ax.axvline(result.q0, color="tab:red", label=f"observed q₀ = {result.q0:.2f}")
+    ax.set_yscale("log")
+    ax.set_ylim(max(0.3 / q.size, 1e-6), 1.1)
+    ax.set_xlabel("q₀ = −2 ln λ(0)")
+    ax.set_ylabel("P(q₀ ≥ x)")
+    ax.set_title(f"Is there a signal? {result.poi}", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_local_pvalues(scan):
+    """Return the local p-value against the mass, with the 1σ–5σ levels and the global p-values.
+
+    Parameters
+    ----------
+    scan : bayesfit.studies.search.MassScan
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from scipy import stats
+
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    ax.plot(scan.masses, scan.p_local, "k-", lw=1.5, label="local p-value (asymptotic)")
+    p_min = max(float(np.min(scan.p_local)), 1e-12)
+    for z in range(1, 8):
+        p = stats.norm.sf(z)
+        if p < p_min / 10:
+            break
+        ax.axhline(p, color="tab:red", lw=0.7, ls=":")
+        ax.text(scan.masses[-1], p, f" {z}σ", va="center", ha="left", color="tab:red", fontsize=8)
+    notes = []
+    if scan.global_p_toys is not None and scan.global_p_bound_95 is None:
+        notes.append(f"global p (toys) = {scan.global_p_toys:.3g}")
+    elif scan.global_p_bound_95 is not None:
+        notes.append(f"global p (toys) < {scan.global_p_bound_95:.2g}")
+    if scan.global_p_gross_vitells is not None:
+        notes.append(f"global p (Gross–Vitells) = {scan.global_p_gross_vitells:.3g}")
+    ax.set_yscale("log")
+    ax.set_ylim(min(p_min / 3, 0.1), 1.0)
+    ax.set_xlim(scan.masses[0], scan.masses[-1])
+    ax.set_xlabel(f"signal mass [{scan.mass_unit}]")
+    ax.set_ylabel("local p-value")
+    ax.set_title(f"Local significance of {scan.poi}" + ("\n" + "; ".join(notes) if notes else ""), fontsize=10)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_limit_scan(scan):
+    """Return the CLs limit against the mass: observed, expected median, ±1σ and ±2σ.
+
+    Parameters
+    ----------
+    scan : bayesfit.studies.search.MassScan
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+    """
+    lim = scan.limits
+    if "cls" not in lim:
+        return None
+    m = scan.masses
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    for n in (2, 1):
+        ax.fill_between(m, lim[f"expected_{-n:+d}"], lim[f"expected_{n:+d}"], color=BAND_COLOURS[n], lw=0,
+                        label=f"expected ±{n}σ")
+    ax.plot(m, lim["expected_+0"], "k--", lw=1.2, label="expected median")
+    ax.plot(m, lim["cls"], "k-", lw=1.6, marker="o", ms=2.5, label="observed")
+    unit = f" [{scan.unit}]" if scan.unit else ""
+    ax.set_xlim(m[0], m[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"signal mass [{scan.mass_unit}]")
+    ax.set_ylabel(f"{100 * scan.cl:g} % CL upper limit on {scan.poi}{unit}")
+    ax.set_title("CLs upper limits (asymptotic) across the mass range", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -247,17 +247,17 @@ class ProfileLikelihood:
         return t, (0.0 if values[self.poi] > mu else t)
 
 
-def _simulate(model, values, n_events, rng):
+def draw_dataset(model, values, n_events, rng):
     """Draw a dataset of a window model or a simultaneous fit at ``values`` (Poisson for yields)."""
     from bayesfit.modeling.simultaneous import Simultaneous
 
     if isinstance(model, Simultaneous):
         free = dict(zip(model.names, values))
-        return {k: _simulate(m, [free[n] for n in m.names], n_events[k], rng) for k, m in model.categories.items()}
+        return {k: draw_dataset(m, [free[n] for n in m.names], n_events[k], rng) for k, m in model.categories.items()}
     return model.simulate(values, None if model.extended else n_events, rng=rng)
 
 
-def _bind(problem, data, *, counts=None):
+def bind_like(problem, data, *, counts=None):
     """Bind ``data`` to the structure of ``problem`` (no validation: toys and Asimov data).
 
     ``counts``: expected counts per bin (or per category) instead of events: an Asimov dataset.
@@ -265,7 +265,7 @@ def _bind(problem, data, *, counts=None):
     from bayesfit.modeling.simultaneous import SimultaneousProblem
 
     if isinstance(problem, SimultaneousProblem):
-        parts = {k: _bind(p, None if data is None else data[k], counts=None if counts is None else counts[k])
+        parts = {k: bind_like(p, None if data is None else data[k], counts=None if counts is None else counts[k])
                  for k, p in problem.problems.items()}
         return SimultaneousProblem(problem.model, parts)
     if counts is None:
@@ -275,19 +275,19 @@ def _bind(problem, data, *, counts=None):
     return bound
 
 
-def _asimov_counts(problem, values):
+def asimov_counts(problem, values):
     """Expected counts of ``problem``'s structure at ``values``: per bin, or per category and bin."""
     from bayesfit.modeling.simultaneous import SimultaneousProblem
 
     if isinstance(problem, SimultaneousProblem):
-        return {k: _asimov_counts(p, np.asarray(values)[problem.index[k]]) for k, p in problem.problems.items()}
+        return {k: asimov_counts(p, np.asarray(values)[problem.index[k]]) for k, p in problem.problems.items()}
     edges = problem.fit_edges if problem.fit_bins is not None else np.linspace(problem.lo, problem.hi,
                                                                                ASIMOV_BINS + 1)
     contents = sum(problem.model.bin_contents(values, edges))
     return contents if problem.model.extended else problem.n_data * contents
 
 
-def _event_counts(problem):
+def event_counts(problem):
     from bayesfit.modeling.simultaneous import SimultaneousProblem
 
     if isinstance(problem, SimultaneousProblem):
@@ -313,7 +313,7 @@ class _ToyPlan:
     def __init__(self, problem, poi, jobs):
         self.problem, self.poi = problem, poi
         self.jobs = [(np.asarray(truth, dtype=float), np.asarray(mus, dtype=float)) for truth, mus in jobs]
-        self.n_events = _event_counts(problem)
+        self.n_events = event_counts(problem)
 
 
 def _toy_chunk(plan, chunk, redraw):
@@ -322,8 +322,8 @@ def _toy_chunk(plan, chunk, redraw):
     for job, seed in chunk:
         truth, mus = plan.jobs[job]
         rng = np.random.default_rng(seed)
-        data = _simulate(plan.problem.model, truth, plan.n_events, rng)
-        toy = _bind(plan.problem, data)
+        data = draw_dataset(plan.problem.model, truth, plan.n_events, rng)
+        toy = bind_like(plan.problem, data)
         terms = toy.constraint_terms
         if terms:
             terms.observed.update(plan.problem.constraint_terms.observed)
@@ -501,7 +501,7 @@ def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, l
     lower, upper = float(param.lower), float(param.upper)
     theta0 = observed.profile(lower)[1]
     # the background-only Asimov dataset, nuisances at their values profiled on the data at μ = 0
-    asimov_problem = _with_observed(_bind(problem, None, counts=_asimov_counts(problem, theta0)),
+    asimov_problem = _with_observed(bind_like(problem, None, counts=asimov_counts(problem, theta0)),
                                     _asimov_observed(problem, theta0))
     asimov = ProfileLikelihood(asimov_problem, k, start=theta0)
     sigma_guess = None
@@ -795,7 +795,27 @@ def upper_limit(model, data=None, *, poi=None, cl=0.95, methods=METHODS, toys=0,
     if poi not in model.names:
         raise ValueError(f"unknown parameter {poi!r}; the model's are {', '.join(model.names)}")
     problem, _ = model.prepare(data, binned=binned)
+    return upper_limit_of_problem(problem, poi, cl=cl, methods=methods, toys=toys, grid=grid, seed=seed,
+                                  workers=workers, draws=draws, log=log, progress=progress)
+
+
+def upper_limit_of_problem(problem, poi, *, cl=0.95, methods=METHODS, toys=0, grid=GRID_POINTS, seed=0, workers=None,
+                           draws=1000, log=None, progress=False) -> LimitResult:
+    """:func:`upper_limit` of a model already bound to its data (a :class:`~bayesfit.modeling.problem.Problem`).
+
+    Parameters
+    ----------
+    problem : bayesfit.modeling.problem.Problem
+    poi : str
+    cl, methods, toys, grid, seed, workers, draws, log, progress
+        As for :func:`upper_limit`.
+
+    Returns
+    -------
+    LimitResult
+    """
     param = problem.params[problem.names.index(poi)]
     if not math.isfinite(param.lower):
         raise ValueError(f"{poi} needs a finite lower bound: its physical boundary (a yield ≥ 0)")
-    return _model_limits(problem, poi, cl, methods, int(toys), int(grid), seed, workers, draws, log, progress)
+    return _model_limits(problem, poi, cl, tuple(methods), int(toys), int(grid), seed, workers, draws,
+                         log or (lambda line: None), progress)
