@@ -697,21 +697,41 @@ def _level(text):
     return value
 
 
+def _add_search_model(p, *, counting=False):
+    """The model argument of ``limit``, ``significance`` and ``scan``: a shipped model or the user's file."""
+    p.add_argument("model_file", metavar="MODEL", nargs="?" if counting else None,
+                   help="a shipped model (higgs4l) or your Python file defining `model` (and, for --mass and scan, "
+                        "`model_at(mass)`)")
+    p.add_argument("--poi", metavar="NAME", help="the parameter of interest; its lower bound is the physical "
+                                                 "boundary, no signal")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", action="append", metavar="FILE",
+                      help="your values, as for `run` (CATEGORY=FILE per category of a simultaneous fit); a "
+                           "shipped model's own data by default")
+    data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
+    data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
+    data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
+    _add_binning_options(data)
+    p.add_argument("--workers", type=_integer(1, 1024), default=None, metavar="W",
+                   help="Dask worker processes for the toys (default: the cores)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of the toys and of NUTS (default: 0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line for the toys")
+
+
 def _add_limit(sub):
-    """Add ``limit``: upper limits by CLs, Feldman–Cousins and Bayes, on a declared model or a count."""
+    """Add ``limit``, ``significance`` and ``scan``: the searches, on a declared or shipped model."""
     from bayesfit.studies.limits import GRID_POINTS, METHODS
 
     p = sub.add_parser("limit", help="no signal? upper limits by CLs, Feldman-Cousins and Bayes, side by side",
                        description="Upper limits on a parameter at its physical boundary (a signal yield), three "
                                    "ways: CLs (asymptotic, or from toys with --toys), Feldman-Cousins (toys) and "
-                                   "the Bayesian posterior quantile (its prior stated), on a model declared in "
-                                   "your Python file (as for `run`), or on a counting experiment with --counting "
-                                   "N B (exact).")
-    p.add_argument("model_file", metavar="FILE", nargs="?", help="the Python file that defines `model`")
+                                   "the Bayesian posterior quantile (its prior stated), on a shipped model or one "
+                                   "declared in your Python file (as for `run`), or on a counting experiment with "
+                                   "--counting N B (exact).")
+    _add_search_model(p, counting=True)
     p.add_argument("--counting", nargs=2, metavar=("N", "B"), help="a counting experiment instead of a model: N "
                    "events observed over a known background B (every method exact)")
-    p.add_argument("--poi", metavar="NAME", help="the parameter of interest; its lower bound is the physical "
-                                                 "boundary (not needed with --counting)")
+    p.add_argument("--mass", type=float, metavar="M", help="the signal mass: the model from `model_at(M)`")
     p.add_argument("--cl", type=_level, default=0.95, help="confidence and credibility level (default: 0.95)")
     p.add_argument("--methods", default=",".join(METHODS),
                    help="comma-separated, among cls, fc, bayes (default: %(default)s)")
@@ -720,61 +740,142 @@ def _add_limit(sub):
                         "FC on a model needs toys)")
     p.add_argument("--grid", type=_integer(2, 100), default=GRID_POINTS, metavar="K",
                    help="points of the toys' grid of the parameter (default: %(default)s)")
-    p.add_argument("--workers", type=_integer(1, 1024), default=None, metavar="W",
-                   help="Dask worker processes for the toys (default: the cores)")
     p.add_argument("--draws", type=_integer(100, 10**6), default=1000,
                    help="NUTS draws per chain for the Bayesian limit (default: %(default)s)")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of the toys and of NUTS (default: 0)")
-    data = p.add_argument_group("data")
-    data.add_argument("--data", action="append", metavar="FILE",
-                      help="your values, as for `run` (CATEGORY=FILE per category of a simultaneous fit)")
-    data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
-    data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
-    data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
-    _add_binning_options(data)
+    p.add_argument("--check-coverage", type=_integer(0, MAX_TOYS), default=0, metavar="N",
+                   help="with --counting: N toys at each of several true signals, the coverage of each method")
+    p.add_argument("--out", type=_folder, default=None, metavar="DIR", help="output folder (default: bayesfit-out/limit)")
+
+    p = sub.add_parser("significance", help="is there a signal? q0, Z (asymptotic and toys) and the Bayes factor",
+                       description="The discovery test of any model with a signal parameter: q0 with the nuisance "
+                                   "parameters profiled, its asymptotic p-value and Z, the p-value from "
+                                   "background-only toys, and the Bayes factor with a flat prior on the signal "
+                                   "(stated).")
+    _add_search_model(p)
+    p.add_argument("--mass", type=float, metavar="M", help="the signal mass: the model from `model_at(M)`")
+    p.add_argument("--toys", type=_integer(0, MAX_TOYS), default=0, metavar="N",
+                   help="background-only toys (default: 0, asymptotic only)")
     p.add_argument("--out", type=_folder, default=None, metavar="DIR",
-                   help="output folder (default: bayesfit-out/limit)")
-    p.add_argument("--no-progress", action="store_true", help="no progress line for the toys")
+                   help="output folder (default: bayesfit-out/significance)")
+
+    p = sub.add_parser("scan", help="a narrow signal across a mass range: local p-values, limits, look-elsewhere",
+                       description="Move a signal of known shape across masses (the model from `model_at(mass)`): "
+                                   "the local p-value and the CLs limit with its expected band at each mass, the "
+                                   "global p-value from background-only toys and from the Gross-Vitells estimate.")
+    _add_search_model(p)
+    p.add_argument("--masses", required=True, metavar="LO:HI:STEP", help="the masses scanned, as 110:160:1")
+    p.add_argument("--toys", type=_integer(0, MAX_TOYS), default=0, metavar="N",
+                   help="background-only toys for the global p-value (default: 0, Gross-Vitells on the data)")
+    p.add_argument("--no-limits", action="store_true", help="local p-values only, no CLs limit at each mass")
+    p.add_argument("--out", type=_folder, default=None, metavar="DIR", help="output folder (default: bayesfit-out/scan)")
+
+
+def _search_model(args, mass=None, *, factory_only=False):
+    """Return ``(model or model_at, data, binned, notes)`` of a search command's MODEL argument."""
+    from bayesfit.models import discover, factory
+
+    shipped = discover()
+    if args.model_file in shipped:
+        module = shipped[args.model_file]
+        model_at = getattr(module, "model_at", None)
+        base = factory(module)()
+        data, notes = None, []
+        if args.data is None:
+            data, _ = module.default_data(base)
+    else:
+        base, namespace = _user_model(args.model_file)
+        model_at = namespace.get("model_at")
+        data, notes = namespace.get("data"), []
+    if factory_only or mass is not None:
+        if model_at is None:
+            raise InputError(f"{args.model_file} defines no model_at(mass): a search at a mass needs it")
+        model = model_at if factory_only else model_at(float(mass))
+    else:
+        model = base
+    if args.data is not None:
+        data, _, notes = _read_data(args, base, args.data)
+    if data is None:
+        raise InputError(f"no data: give --data FILE (or CATEGORY=FILE per category), or define `data` in "
+                         f"{args.model_file}")
+    if args.poi is None:
+        raise InputError("give the parameter of interest: --poi NAME")
+    return model, data, _binned(args, base), notes
+
+
+def _masses(text):
+    try:
+        lo, hi, step = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise InputError(f"--masses {text}: give LO:HI:STEP, as 110:160:1") from None
+    if not (step > 0 and hi > lo) or (hi - lo) / step > 2000:
+        raise InputError(f"--masses {text}: need LO < HI and 0 < STEP, at most 2,000 masses")
+    return np.arange(lo, hi + 0.5 * step, step)
 
 
 def _run_limit(args, prog):
-    """Run ``limit``; return the exit status."""
+    """Run ``limit``, ``significance`` or ``scan``; return the exit status."""
     from bayesfit.output import folder
     from bayesfit.studies.limits import Counting, upper_limit
+    from bayesfit.studies.search import mass_scan, significance
 
-    out = args.out if args.out is not None else Path("bayesfit-out") / "limit"
+    out = args.out if args.out is not None else Path("bayesfit-out") / args.command
     t0 = time.perf_counter()
     say = lambda msg: print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    progress = not args.no_progress
+    extra = None
     try:
         _check_out(out)
-        methods = tuple(m.strip().lower() for m in args.methods.split(",") if m.strip())
-        if (args.model_file is None) == (args.counting is None):
-            raise InputError("give a model file or --counting N B (one of the two)")
-        if args.counting is not None:
-            try:
-                n, b = float(args.counting[0]), float(args.counting[1])
-            except ValueError:
-                raise InputError(f"--counting N B: two numbers (got {' '.join(args.counting)})") from None
-            if n != int(n) or n < 0:
-                raise InputError(f"--counting: N is a count of events, a non-negative integer (got {args.counting[0]})")
-            model, data, binned, notes = Counting(int(n), b), None, None, []
+        if args.command == "limit":
+            methods = tuple(m.strip().lower() for m in args.methods.split(",") if m.strip())
+            if (args.model_file is None) == (args.counting is None):
+                raise InputError("give a model or --counting N B (one of the two)")
+            if args.counting is not None:
+                try:
+                    n, b = float(args.counting[0]), float(args.counting[1])
+                except ValueError:
+                    raise InputError(f"--counting N B: two numbers (got {' '.join(args.counting)})") from None
+                if n != int(n) or n < 0:
+                    raise InputError(f"--counting: N is a count of events, a non-negative integer (got "
+                                     f"{args.counting[0]})")
+                model, data, binned, notes = Counting(int(n), b), None, None, []
+            else:
+                if args.check_coverage:
+                    raise InputError("--check-coverage: with --counting (a model's coverage takes a limit per toy)")
+                model, data, binned, notes = _search_model(args, args.mass)
+            for note in notes:
+                print(f"{prog}: warning: {note}", file=sys.stderr)
+            result = upper_limit(model, data, poi=args.poi, cl=args.cl, methods=methods, toys=args.toys,
+                                 grid=args.grid, seed=args.seed, workers=args.workers, draws=args.draws,
+                                 binned=binned, log=say, progress=progress)
+            if args.check_coverage:
+                from bayesfit.studies.limits import counting_coverage
+
+                say(f"coverage: {args.check_coverage:,} toys at each true signal ...")
+                extra = counting_coverage(model.background, cl=args.cl, methods=methods, toys=args.check_coverage,
+                                          seed=args.seed)
+        elif args.command == "significance":
+            model, data, binned, notes = _search_model(args, args.mass)
+            result = significance(model, data, poi=args.poi, toys=args.toys, seed=args.seed, workers=args.workers,
+                                  binned=binned, log=say, progress=progress)
         else:
-            if args.poi is None:
-                raise InputError("give the parameter of interest: --poi NAME")
-            model, data, _, binned, notes = _build_from_file(args)
-        for note in notes:
-            print(f"{prog}: warning: {note}", file=sys.stderr)
-        result = upper_limit(model, data, poi=args.poi, cl=args.cl, methods=methods, toys=args.toys, grid=args.grid,
-                             seed=args.seed, workers=args.workers, draws=args.draws, binned=binned, log=say,
-                             progress=not args.no_progress)
+            masses = _masses(args.masses)
+            make, data, binned, notes = _search_model(args, factory_only=True)
+            result = mass_scan(make, data, masses, poi=args.poi, toys=args.toys, seed=args.seed,
+                               workers=args.workers, limits=not args.no_limits, binned=binned, log=say,
+                               progress=progress)
     except (InputError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     with folder.staged(out) as new:  # replaces the previous run's set as a whole
         result.save(new)
+        if extra is not None:
+            extra.save(new)
     written = folder.written(out)
     print()
     print(result.table())
+    if extra is not None:
+        print()
+        print(extra.table())
     print(f"\nwrote {len(written)} files to {os.fspath(out)}/: " + ", ".join(p.name for p in written))
     return 0
 
@@ -872,7 +973,7 @@ def _run(argv):
         return _run_toys(args, prog)
     if args.command == "signal":
         return _run_signal(args, prog)
-    if args.command == "limit":
+    if args.command in ("limit", "significance", "scan"):
         return _run_limit(args, prog)
     t0 = time.perf_counter()
 

@@ -6,6 +6,7 @@ factory                 command             model
 :func:`dimuon`          ``dimuon``          Belle II di-muon mass: Crystal Ball + exponential
 :func:`zpeak`           ``zpeak``           Z line shape: RelBW ⊗ Gaussian + exponential
 :func:`zcombined`       ``zcombined``       Z→μμ and Z→ee together: a simultaneous fit
+:func:`higgs4l`         ``higgs4l``         H → 4ℓ, CMS 2011–2012: six categories, a search
 :func:`three_peaks`     ``three-peaks``     three Υ-like peaks, one width scaled by the mass
 :func:`relbw`           ``relbw``           posterior of the RelBW shape ρ
 :func:`weighted_mean`   ``weighted-mean``   the lecture's weighted mean
@@ -24,6 +25,7 @@ import importlib
 import pkgutil
 
 from .dimuon_model import dimuon
+from .higgs4l_model import higgs4l
 from .line_fit_model import line_fit
 from .relbw_model import relbw
 from .weighted_mean_model import weighted_mean
@@ -31,7 +33,7 @@ from .three_peaks_model import three_peaks
 from .zcombined_model import zcombined
 from .zpeak_model import zpeak
 
-__all__ = ["dimuon", "zpeak", "zcombined", "three_peaks", "relbw", "weighted_mean", "line_fit", "discover",
+__all__ = ["dimuon", "zpeak", "zcombined", "higgs4l", "three_peaks", "relbw", "weighted_mean", "line_fit", "discover",
            "factory"]
 
 

@@ -10,6 +10,7 @@ EXAMPLES = {
     "upsilon": "cms_upsilon_2011A.csv",
     "zmumu": "cms_zmumu_2011A.csv",
     "zee": "cms_zee_2011A.csv",
+    "4lepton": "cms_4lepton_2011_2012.csv",
 }
 
 CITATION = (
@@ -25,13 +26,20 @@ CITATION_ZEE = (
 )
 
 
+#: The citation of the four-lepton candidates (``"4lepton"``).
+CITATION_4LEPTON = (
+    "CMS Open Data (CC0), CERN Open Data record 5500: N. Jomhari, A. Geiser, A. A. Bin Anuar (2017), "
+    "Higgs-to-four-lepton analysis example using 2011-2012 data, as redistributed by opendata-education/en_Physics"
+)
+
+
 def example_path(name: str) -> Path:
     """Return the path of a shipped example file.
 
     Parameters
     ----------
     name : str
-        One of the keys of ``EXAMPLES`` (``"upsilon"``, ``"zmumu"``, ``"zee"``).
+        One of the keys of ``EXAMPLES`` (``"upsilon"``, ``"zmumu"``, ``"zee"``, ``"4lepton"``).
 
     Returns
     -------

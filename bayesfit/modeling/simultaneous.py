@@ -137,7 +137,7 @@ class Simultaneous:
         for key, model in self.categories.items():
             choice = binned.get(key) if isinstance(binned, dict) else binned
             try:
-                problem, found = model.prepare(data[key], binned=choice)
+                problem, found = model.prepare(data[key], binned=choice, category=True)
             except InputError as err:
                 raise InputError(f"category {key}: {err}") from None
             problems[key] = problem

@@ -348,13 +348,15 @@ class WindowModel:
         """
         return WindowProblem(self, events, fit_bins=fit_bins, meta=meta)
 
-    def prepare(self, data, *, binned=None, meta=None):
+    def prepare(self, data, *, binned=None, meta=None, category=False):
         """Validate ``data`` and return ``(problem, notes)``: what :func:`bayesfit.fit` fits.
 
         Keeps the finite values inside the window (saying how many were dropped), applies
         :attr:`guess`, and chooses the likelihood: ``binned=None`` bins from
         :data:`BINNED_ABOVE` events, ``False`` never bins, ``True`` bins in :data:`FIT_BINS`
-        bins, an integer in that many bins.
+        bins, an integer in that many bins. ``category=True`` (one category of a
+        :class:`~bayesfit.Simultaneous` fit, whose parameters the other categories constrain
+        too) lets an extended model's window hold few events, or none.
 
         Raises
         ------
@@ -386,7 +388,8 @@ class WindowModel:
             raise InputError(f"{huge.size} value(s) beyond ±{MAX_EVENT_MAGNITUDE:g} (the first {inside[huge[0]]:g}): the "
                              f"densities' powers of x overflow in double precision; express the data "
                              f"in another unit or narrow the window")
-        if inside.size == 0:
+        few_allowed = category and self.extended
+        if inside.size == 0 and not few_allowed:
             span = f" (the data span {values.min():g} to {values.max():g})" if values.size else ""
             raise InputError(f"no events in the window [{self.lo:g}, {self.hi:g}]{span}")
         if inside.size < values.size:
@@ -399,7 +402,7 @@ class WindowModel:
         distinct = np.unique(inside[:1000]).size
         if distinct <= len(self.params):
             distinct = np.unique(inside).size
-        if distinct <= len(self.params):
+        if distinct <= len(self.params) and not few_allowed:
             raise InputError(f"only {distinct} distinct value(s) in the window ({inside.size} events"
                              f"{', all ' + format(inside[0], 'g') if distinct == 1 else ''}) for "
                              f"{len(self.params)} free parameter(s): the shape cannot be fitted")

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["limit_figures", "plot_cls_scan", "plot_posterior", "plot_fc_belt", "plot_q0_null", "plot_local_pvalues",
-           "plot_limit_scan"]
+           "plot_limit_scan", "plot_limit_coverage"]
 
 #: The Brazil band's colours: ±1σ green, ±2σ yellow, as the LHC experiments draw them.
 BAND_COLOURS = {1: "#00cc00", 2: "#ffee00"}
@@ -223,9 +223,10 @@ def plot_local_pvalues(scan):
     fig, ax = plt.subplots(figsize=(6.8, 4.4))
     ax.plot(scan.masses, scan.p_local, "k-", lw=1.5, label="local p-value (asymptotic)")
     p_min = max(float(np.min(scan.p_local)), 1e-12)
+    bottom = min(p_min / 3, 0.1)
     for z in range(1, 8):
         p = stats.norm.sf(z)
-        if p < p_min / 10:
+        if p < bottom:
             break
         ax.axhline(p, color="tab:red", lw=0.7, ls=":")
         ax.text(scan.masses[-1], p, f" {z}σ", va="center", ha="left", color="tab:red", fontsize=8)
@@ -237,7 +238,7 @@ def plot_local_pvalues(scan):
     if scan.global_p_gross_vitells is not None:
         notes.append(f"global p (Gross–Vitells) = {scan.global_p_gross_vitells:.3g}")
     ax.set_yscale("log")
-    ax.set_ylim(min(p_min / 3, 0.1), 1.0)
+    ax.set_ylim(bottom, 1.0)
     ax.set_xlim(scan.masses[0], scan.masses[-1])
     ax.set_xlabel(f"signal mass [{scan.mass_unit}]")
     ax.set_ylabel("local p-value")
@@ -270,10 +271,47 @@ def plot_limit_scan(scan):
     ax.plot(m, lim["cls"], "k-", lw=1.6, marker="o", ms=2.5, label="observed")
     unit = f" [{scan.unit}]" if scan.unit else ""
     ax.set_xlim(m[0], m[-1])
-    ax.set_ylim(bottom=0)
     ax.set_xlabel(f"signal mass [{scan.mass_unit}]")
     ax.set_ylabel(f"{100 * scan.cl:g} % CL upper limit on {scan.poi}{unit}")
     ax.set_title("CLs upper limits (asymptotic) across the mass range", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.3 * float(np.nanmax([np.nanmax(lim["cls"]), np.nanmax(lim["expected_+2"])])))
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_limit_coverage(study):
+    """Return each method's coverage against the true signal: toys with Clopper–Pearson errors, exact sums.
+
+    Parameters
+    ----------
+    study : bayesfit.studies.limits.LimitCoverage
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from bayesfit.core.binomial import clopper_pearson
+
+    names = {"cls": "CLs", "fc": "Feldman–Cousins", "bayes": "Bayesian (flat prior)"}
+    colours = {"cls": "tab:red", "fc": "tab:green", "bayes": "tab:blue"}
+    offsets = {"cls": -0.06, "fc": 0.0, "bayes": 0.06}
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    s = np.asarray(study.signals)
+    for m in study.covered:
+        frac = study.fraction(m)
+        bounds = np.array([clopper_pearson(int(c), study.toys) for c in study.covered[m]])
+        ax.errorbar(s + offsets[m], frac, yerr=[frac - bounds[:, 0], bounds[:, 1] - frac], fmt="o", ms=4,
+                    color=colours[m], label=f"{names[m]} (toys)")
+        ax.plot(s, study.exact[m], "-", lw=1, color=colours[m], alpha=0.6)
+    ax.axhline(study.cl, color="k", ls="--", lw=1, label=f"nominal {100 * study.cl:g} %")
+    ax.plot([], [], "-", color="0.4", lw=1, label="exact Poisson sums")
+    ax.set_xlabel("true signal s [events]")
+    ax.set_ylabel("coverage: P(interval contains s)")
+    low = min(study.cl - 0.05, min(min(v) for v in study.exact.values()) - 0.02)
+    ax.set_ylim(max(low, 0.0), 1.005)
+    ax.set_title(f"Coverage of {100 * study.cl:g} % intervals, known background b = {study.background:g} "
+                 f"({study.toys:,} toys per point)", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

@@ -36,7 +36,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-__all__ = ["Counting", "ProfileLikelihood", "LimitResult", "cls_asymptotic", "upper_limit", "BAND_SIGMAS",
+from bayesfit.core.binomial import clopper_pearson
+
+__all__ = ["Counting", "ProfileLikelihood", "LimitResult", "LimitCoverage", "cls_asymptotic", "cls_expected",
+           "upper_limit", "upper_limit_of_problem", "counting_coverage", "fc_interval_counting", "BAND_SIGMAS",
            "METHODS"]
 
 #: The methods :func:`upper_limit` knows, in the order of its table.
@@ -487,7 +490,7 @@ def _root(f, lo, hi, level):
 
 
 # --- the methods on a model ---------------------------------------------------------------
-def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, log, progress):
+def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, log, progress, curves=True):
     names = problem.names
     k = names.index(poi)
     param = problem.params[k]
@@ -532,11 +535,13 @@ def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, l
             expected[n] = _root(lambda mu: cls_expected(q_pair(mu)[1], n), lower + 1e-9 * sigma_guess,
                                 min(start_hi, upper), alpha)
         timing["cls_asymptotic"] = time.perf_counter() - t0
-        hi_grid = max(v for v in [cls_limit, clsb_limit, *expected.values()] if math.isfinite(v)) * 1.5
-        mus = np.linspace(lower, min(hi_grid, upper), 60)[1:]
-        curves = np.array([cls_asymptotic(*q_pair(mu)) for mu in mus])
-        res.scan.update(mu=mus, cls_asymptotic=curves[:, 0], clsb_asymptotic=curves[:, 1],
-                        **{f"cls_expected_{n:+d}": [cls_expected(q_pair(mu)[1], n) for mu in mus] for n in BAND_SIGMAS})
+        finite = [v for v in [cls_limit, clsb_limit, *expected.values()] if math.isfinite(v)]
+        if curves and finite:  # CLs against μ, for the figure
+            mus = np.linspace(lower, min(max(finite) * 1.5, upper), 60)[1:]
+            scan = np.array([cls_asymptotic(*q_pair(mu)) for mu in mus])
+            res.scan.update(mu=mus, cls_asymptotic=scan[:, 0], clsb_asymptotic=scan[:, 1],
+                            **{f"cls_expected_{n:+d}": [cls_expected(q_pair(mu)[1], n) for mu in mus]
+                               for n in BAND_SIGMAS})
         if "cls" in methods:
             res.limits.update(cls=cls_limit, clsb=clsb_limit)
             res.expected = expected
@@ -800,7 +805,7 @@ def upper_limit(model, data=None, *, poi=None, cl=0.95, methods=METHODS, toys=0,
 
 
 def upper_limit_of_problem(problem, poi, *, cl=0.95, methods=METHODS, toys=0, grid=GRID_POINTS, seed=0, workers=None,
-                           draws=1000, log=None, progress=False) -> LimitResult:
+                           draws=1000, log=None, progress=False, curves=True) -> LimitResult:
     """:func:`upper_limit` of a model already bound to its data (a :class:`~bayesfit.modeling.problem.Problem`).
 
     Parameters
@@ -809,6 +814,8 @@ def upper_limit_of_problem(problem, poi, *, cl=0.95, methods=METHODS, toys=0, gr
     poi : str
     cl, methods, toys, grid, seed, workers, draws, log, progress
         As for :func:`upper_limit`.
+    curves : bool
+        Also compute CLs against μ on a grid of 60 points (for the figure).
 
     Returns
     -------
@@ -818,4 +825,123 @@ def upper_limit_of_problem(problem, poi, *, cl=0.95, methods=METHODS, toys=0, gr
     if not math.isfinite(param.lower):
         raise ValueError(f"{poi} needs a finite lower bound: its physical boundary (a yield ≥ 0)")
     return _model_limits(problem, poi, cl, tuple(methods), int(toys), int(grid), seed, workers, draws,
-                         log or (lambda line: None), progress)
+                         log or (lambda line: None), progress, curves)
+
+
+# --- coverage ------------------------------------------------------------------------------
+#: The true signals of :func:`counting_coverage` by default (0 included: where CLs over-covers most).
+COVERAGE_SIGNALS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
+
+
+@dataclass
+class LimitCoverage:
+    """How often each method's interval contains the true signal (see :func:`counting_coverage`)."""
+
+    background: float
+    cl: float
+    signals: np.ndarray
+    toys: int
+    covered: dict
+    exact: dict
+
+    def fraction(self, method):
+        """Return the toys' coverage of ``method`` at each true signal."""
+        return np.asarray(self.covered[method]) / self.toys
+
+    def to_dict(self) -> dict:
+        """Return the study as plain data (``coverage.json``)."""
+        return {"background": self.background, "cl": self.cl, "signals": [float(s) for s in self.signals],
+                "toys": self.toys, "covered": {k: [int(c) for c in v] for k, v in self.covered.items()},
+                "clopper_pearson_68": {k: [list(clopper_pearson(int(c), self.toys)) for c in v]
+                                       for k, v in self.covered.items()},
+                "exact": {k: [float(x) for x in v] for k, v in self.exact.items()}}
+
+    def table(self) -> str:
+        """Return coverage per method and true signal, toys beside the exact sum."""
+        names = {"cls": "CLs", "fc": "Feldman–Cousins", "bayes": "Bayesian"}
+        lines = [f"Coverage at {100 * self.cl:g} % CL, counting experiment with background {self.background:g} "
+                 f"({self.toys:,} toys per signal; exact Poisson sums in brackets)", "",
+                 "  true s  " + "".join(f"{names[m]:>33}" for m in self.covered)]
+        for j, s in enumerate(self.signals):
+            cells = []
+            for m in self.covered:
+                lo, hi = clopper_pearson(int(self.covered[m][j]), self.toys)
+                cells.append(f"{self.fraction(m)[j]:.3f} [{lo:.3f}, {hi:.3f}] ({self.exact[m][j]:.3f})")
+            lines.append(f"  {s:6.2f}  " + "".join(f"{c:>33}" for c in cells))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return self.table()
+
+    def save(self, directory) -> list:
+        """Write ``coverage.json``, ``coverage.txt`` and the coverage figure (PNG and PDF)."""
+        import json
+        from pathlib import Path
+
+        import matplotlib.pyplot as plt
+
+        from bayesfit.output.limit_plots import plot_limit_coverage
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "coverage.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        (out / "coverage.txt").write_text(self.table() + "\n")
+        fig = plot_limit_coverage(self)
+        for ext in ("png", "pdf"):
+            fig.savefig(out / f"limit_coverage.{ext}", dpi=150, bbox_inches="tight")
+        plt.close(fig)
+        return ["coverage.json", "coverage.txt", "limit_coverage.png", "limit_coverage.pdf"]
+
+
+def counting_coverage(background, *, cl=0.95, methods=METHODS, toys=1000, signals=COVERAGE_SIGNALS,
+                      seed=0) -> LimitCoverage:
+    """Coverage of CLs, Feldman–Cousins and Bayesian intervals for a counting experiment.
+
+    At each true signal s, ``toys`` counts n ~ Poisson(s + b) are drawn; each method's interval
+    for each count (exact: :class:`Counting`) contains s or not. The fraction that do, with its
+    Clopper–Pearson error, is set against the nominal level; the exact coverage
+    Σ_n P(n | s + b) [s ∈ interval(n)] is computed beside it. CLs's upper limit and the flat-prior
+    Bayesian one are the same here (:class:`Counting`) and over-cover near s = 0; Feldman–Cousins's
+    intervals cover at least the nominal level by construction.
+
+    Parameters
+    ----------
+    background : float
+        The known background b.
+    cl : float
+    methods : sequence of {"cls", "fc", "bayes"}
+    toys : int
+        Counts drawn per true signal.
+    signals : sequence of float
+        The true signals.
+    seed : int
+
+    Returns
+    -------
+    LimitCoverage
+    """
+    methods = tuple(m for m in METHODS if m in methods)
+    signals = np.asarray(signals, dtype=float)
+    intervals = {}
+
+    def interval(n):
+        if n not in intervals:
+            res = _counting_limits(Counting(n, background), cl, methods)
+            intervals[n] = {m: (res.intervals["fc"] if m == "fc" else (0.0, res.limits[m])) for m in methods}
+        return intervals[n]
+
+    rng = np.random.default_rng(seed)
+    covered = {m: [] for m in methods}
+    exact = {m: [] for m in methods}
+    for s in signals:
+        counts = rng.poisson(s + background, size=int(toys))
+        for m in methods:
+            inside = {n: interval(int(n))[m][0] <= s <= interval(int(n))[m][1] for n in np.unique(counts)}
+            covered[m].append(int(sum(inside[n] for n in counts)))
+        top = int(stats.poisson.isf(1e-7, s + background)) + 1
+        probs = stats.poisson.pmf(np.arange(top + 1), s + background)
+        for m in methods:
+            exact[m].append(float(sum(p for n, p in enumerate(probs)
+                                      if interval(n)[m][0] <= s <= interval(n)[m][1])))
+    return LimitCoverage(background=float(background), cl=cl, signals=signals, toys=int(toys), covered=covered,
+                         exact=exact)
