@@ -90,7 +90,7 @@ def shares(masses=None):
 
 def _models(mass, share, window, nbins):
     lo, hi = map(float, window)
-    n_h = bf.Parameter("n_H", 10.0, 0.0, 60.0, unit="events", label=r"$n_H$")
+    n_h = bf.Parameter("n_H", 10.0, 0.0, 60.0, unit="events", label=r"$n_H$", boundary="lower")
     free_mass = isinstance(mass, bf.Parameter)
     sigmas = {c: (mass * RESOLUTION[c]).named(f"sigma_{c}", unit=UNIT, label=rf"$\sigma_{{{c}}}$") if free_mass
               else mass * RESOLUTION[c] for c in CHANNELS}

@@ -120,3 +120,20 @@ def test_search_commands(tmp_path, capsys):
     assert main(["limit", "--counting", "2", "1", "--check-coverage", "50", "--methods", "cls,bayes", "--out",
                  str(tmp_path / "c")]) == 0
     assert (tmp_path / "c" / "limit_coverage.png").is_file()
+
+
+def test_a_yield_on_its_physical_boundary_is_reported_as_such(capsys):
+    """No signal in the data: the yield sits on 0, a boundary, not a range to widen."""
+    model = bf.WindowModel((0.0, 10.0), [bf.Gaussian(5.0, 0.2), bf.Exponential(bf.Parameter("slope", -0.2, -2, 2))],
+                           yields=[bf.Parameter("n_sig", 5.0, 0.0, 300.0, boundary="lower"),
+                                   bf.Parameter("n_bkg", 500, 100, 2000)])
+    data = model.simulate([-0.2, 0.0, 800.0], None, rng=11)
+    data = data[np.abs(data - 5.0) > 0.3]  # a hole where the signal would be: the MLE of n_sig is 0
+    res = bf.fit(model, data, bayesian=False, log=print)
+    shown = capsys.readouterr().out
+    assert res.comparison["n_sig"]["boundary"] == "lower"
+    assert not any("widen the bounds" in w for w in res.diagnostics["warnings"])
+    assert "n_sig ᵇ" in repr(res) and "quote an upper limit" in repr(res)
+    assert "on its physical boundary" in shown
+    with pytest.raises(ValueError, match="boundary"):
+        bf.Parameter("x", 1.0, 0.0, 2.0, boundary="left")

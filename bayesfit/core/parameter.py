@@ -66,6 +66,11 @@ class Parameter:
         calibration): the term ½((θ − centre)/width)² joins the negative log-likelihood of the
         MLE (as iminuit's ``NormalConstraint``) and, the same term, the log posterior of the
         Bayesian fits, where it is the prior within the bounds. Exclusive with ``prior``.
+    boundary : {None, "lower", "upper"}
+        The bound on that side is physical, not a choice of range: a signal yield ≥ 0, an
+        efficiency ≤ 1. A fit that ends there reports the parameter as sitting on its boundary,
+        with a one-sided interval to be quoted as a limit (:func:`bayesfit.upper_limit`), never
+        as "widen the bounds".
 
     Examples
     --------
@@ -86,6 +91,7 @@ class Parameter:
     limit: bool = True
     sampler_transform: object = None
     constraint: tuple = None
+    boundary: str = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -97,6 +103,10 @@ class Parameter:
         if not self.lower < self.start < self.upper:
             raise ValueError(f"parameter {self.name}: start {self.start:g} is not inside "
                              f"({self.lower:g}, {self.upper:g})")
+        if self.boundary not in (None, "lower", "upper"):
+            raise ValueError(f"parameter {self.name}: boundary is None, 'lower' or 'upper' (got {self.boundary!r})")
+        if self.boundary is not None and not math.isfinite(getattr(self, self.boundary)):
+            raise ValueError(f"parameter {self.name}: a physical boundary needs a finite {self.boundary} bound")
         if self.constraint is not None:
             try:
                 centre, width = (float(v) for v in self.constraint)

@@ -159,9 +159,11 @@ def _diagnostics(mle: MLEResult, map_: MAPResult, idata, comparison) -> dict:
         warnings.append("MIGRAD did not find a valid minimum: the frequentist errors are unreliable")
     elif not mle.accurate:
         warnings.append("the HESSE covariance is not accurate (not positive definite or forced)")
-    if mle.at_limit:
-        warnings.append(f"parameter(s) at a bound: {', '.join(mle.at_limit)}; widen the bounds")
-    cut = mle.minos_at_limit
+    on_boundary = {n for n, c in comparison.items() if c.get("boundary")}
+    chosen = [n for n in mle.at_limit if n not in on_boundary]
+    if chosen:
+        warnings.append(f"parameter(s) at a bound: {', '.join(chosen)}; widen the bounds")
+    cut = {n: side for n, side in mle.minos_at_limit.items() if n not in on_boundary}
     if cut:
         warnings.append("MINOS interval cut off by a parameter bound (the error on that side is only the "
                         "distance to the bound): " + ", ".join(f"{n} ({side})" for n, side in cut.items()))
@@ -313,6 +315,8 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
     comparison = compare(names, mle, map_, idata)
     for name, role in _roles(problem).items():
         comparison[name]["role"] = role
+    for name, side in on_physical_boundary(problem, mle).items():
+        comparison[name]["boundary"] = side
     comparison.update(compare_derived(problem.derived, names, mle, map_, idata))
     gof = problem.gof(mle.values)
     predictive = posterior_predictive(problem, idata, seed=seed) if idata is not None and ppc else None
@@ -329,6 +333,29 @@ def run_fits(problem, *, sample=False, draws=1000, tune=1000, chains=4, seed=Non
         diagnostics["ok"] = False
     timing["total"] = time.perf_counter() - t0
     return FitResult(problem, mle, map_, idata, comparison, gof, diagnostics, timing, list(notes), compiled, predictive)
+
+
+def on_physical_boundary(problem, mle) -> dict:
+    """Return ``{name: side}`` of the parameters whose MLE sits on a physical boundary (``boundary=``).
+
+    Parameters
+    ----------
+    problem : bayesfit.modeling.problem.Problem
+    mle : MLEResult
+
+    Returns
+    -------
+    dict
+    """
+    out = {}
+    for p, value, error in zip(problem.params, mle.values, mle.errors):
+        if p.boundary is None:
+            continue
+        bound = getattr(p, p.boundary)
+        scale = error if np.isfinite(error) and error > 0 else (p.upper - p.lower) * 1e-6
+        if abs(value - bound) < 1e-3 * scale or p.name in mle.at_limit:
+            out[p.name] = p.boundary
+    return out
 
 
 def mle_lines(problem, mle) -> str:
@@ -349,7 +376,10 @@ def mle_lines(problem, mle) -> str:
     width = max(len(n) for n in problem.names)
     state = "" if mle.valid else " (MIGRAD: no valid minimum)"
     lines = [f"maximum likelihood (value ± HESSE error){state}:"]
-    lines += [f"  {p.name.ljust(width)} = {display_measurement(p, v, e)}"
+    edge = on_physical_boundary(problem, mle)
+    lines += [f"  {p.name.ljust(width)} = " + (
+              f"{getattr(p, p.boundary):g}{' ' + p.unit if p.unit else ''}, on its physical boundary: quote a limit "
+              "(bf.upper_limit, bayesfit limit)" if p.name in edge else display_measurement(p, v, e))
               for p, v, e in zip(problem.params, mle.values, mle.errors)]
     return "\n".join(lines)
 

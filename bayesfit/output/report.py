@@ -53,10 +53,16 @@ ROLE_MARKS = {
 }
 
 
+#: The mark of a row whose MLE sits on its parameter's physical boundary (``Parameter(boundary=)``).
+BOUNDARY_MARK = ("ᵇ", "on its physical boundary: the data prefer none of it; its interval is one-sided (the HESSE "
+                      "error is not a ± here): quote an upper limit, bf.upper_limit or `bayesfit limit`")
+
+
 def _marked(name, c) -> str:
-    """Return a row's name with the mark of its role (constrained, prior, derived), if any."""
+    """Return a row's name with the marks of its role (constrained, prior, derived) and boundary, if any."""
     role = c.get("role")
-    return f"{name} {ROLE_MARKS[role][0]}" if role in ROLE_MARKS else name
+    marks = (ROLE_MARKS[role][0] if role in ROLE_MARKS else "") + (BOUNDARY_MARK[0] if c.get("boundary") else "")
+    return f"{name} {marks}" if marks else name
 
 
 def role_legend(comparison) -> list:
@@ -73,6 +79,8 @@ def role_legend(comparison) -> list:
     """
     used = {c.get("role") for c in comparison.values()}
     lines = [f"{mark} {text}" for role, (mark, text) in ROLE_MARKS.items() if role in used]
+    if any(c.get("boundary") for c in comparison.values()):
+        lines.append(f"{BOUNDARY_MARK[0]} {BOUNDARY_MARK[1]}")
     lines += [f"{name} = {c['derived']}" for name, c in comparison.items() if c.get("derived")]
     return lines
 
