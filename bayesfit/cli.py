@@ -676,15 +676,19 @@ def _add_run(sub):
                                    "bf.Simultaneous or bf.LeastSquares, or a function returning one) and "
                                    "optionally `data` and `meta`.")
     p.add_argument("model_file", metavar="FILE", help="the Python file that defines `model`")
+    _add_data_options(p, "your values: .txt, .csv (see --column), .npy, .root; a simultaneous fit takes "
+                         "CATEGORY=FILE once per category; a least-squares model a CSV of its columns")
+    _add_common(p)
+
+
+def _add_data_options(p, what):
+    """The ``data`` options of ``run`` and the search commands: ``--data`` (described by ``what``) and its reading."""
     data = p.add_argument_group("data")
-    data.add_argument("--data", action="append", metavar="FILE",
-                      help="your values: .txt, .csv (see --column), .npy, .root; a simultaneous fit takes "
-                           "CATEGORY=FILE once per category; a least-squares model a CSV of its columns")
+    data.add_argument("--data", action="append", metavar="FILE", help=what)
     data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
     data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
     data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
     _add_binning_options(data)
-    _add_common(p)
 
 
 def _level(text):
@@ -704,14 +708,8 @@ def _add_search_model(p, *, counting=False):
                         "`model_at(mass)`)")
     p.add_argument("--poi", metavar="NAME", help="the parameter of interest; its lower bound is the physical "
                                                  "boundary, no signal")
-    data = p.add_argument_group("data")
-    data.add_argument("--data", action="append", metavar="FILE",
-                      help="your values, as for `run` (CATEGORY=FILE per category of a simultaneous fit); a "
-                           "shipped model's own data by default")
-    data.add_argument("--column", default="M", help="CSV column with the values (default: M)")
-    data.add_argument("--tree", help="ROOT TTree name (if the file has more than one)")
-    data.add_argument("--branch", help="ROOT branch with the values (default: --column)")
-    _add_binning_options(data)
+    _add_data_options(p, "your values, as for `run` (CATEGORY=FILE per category of a simultaneous fit); a "
+                         "shipped model's own data by default")
     p.add_argument("--workers", type=_integer(1, 1024), default=None, metavar="W",
                    help="Dask worker processes for the toys (default: the cores)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of the toys and of NUTS (default: 0)")

@@ -593,7 +593,7 @@ def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, l
     if "bayes" in methods:
         t2 = time.perf_counter()
         res.prior = _prior_words(param)
-        if len(names) == 1:
+        if len(names) == 1 and param.prior is None:
             res.limits["bayes"], res.posterior = _quadrature_limit(problem, param, cl)
             res.how["bayes"] = "quadrature"
         else:
@@ -637,8 +637,6 @@ def _prior_words(param):
 
 def _quadrature_limit(problem, param, cl):
     """The CL quantile of exp(−nll) on the parameter's bounds, flat prior (one free parameter)."""
-    if param.prior is not None:
-        raise ValueError("the quadrature limit takes a flat prior; with prior= the model needs NUTS (a nuisance)")
     lo, hi = param.lower, param.upper
     grid = np.linspace(lo, hi, 2001)
     nll = np.array([problem.nll([m]) for m in grid])
