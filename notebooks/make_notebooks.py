@@ -478,6 +478,105 @@ print(constrained)""",
 ]
 
 
+NOTEBOOKS["07_limits.ipynb"] = [
+    """md:# No signal? Significance, upper limits and the look-elsewhere effect
+
+Where the frequentist and the Bayesian answers part most: a signal parameter on its physical
+boundary. Three limits on the same likelihood (CLs, Feldman–Cousins, Bayesian), their coverage,
+and a search across a mass range, ending with the Higgs boson in CMS's four-lepton events.""",
+    SETUP + """
+TOYS = 50 if QUICK else 1000
+GRID = 4 if QUICK else 9  # points of the toys' grid of the signal
+COVERAGE_TOYS = 100 if QUICK else 1000""",
+    """md:## A counting experiment: every method exact
+
+n events observed over a known background b: $L(s) = \\mathrm{Poisson}(n \\mid s + b)$. With n = 0 and
+b = 0 the 95 % CLs limit is $-\\ln 0.05 = 2.996$ and so is the flat-prior Bayesian one (for one bin
+the two coincide for any n and b); Feldman–Cousins's 90 % interval is [0, 2.44], their table's
+first entry.""",
+    """check:print(bf.upper_limit(bf.Counting(0, 0.0), cl=0.95))
+print()
+print(bf.upper_limit(bf.Counting(0, 0.0), cl=0.90, methods=("fc",)).intervals["fc"])""",
+    """md:With background the methods part. Three events over b = 3, as many as expected: the
+maximum-likelihood signal is zero. CLs+b, the plain frequentist limit, is the smallest; CLs divides
+it by CLb < 1 and is larger, equal to the flat-prior Bayesian limit; Feldman–Cousins's interval
+lies between the two, and is the one whose coverage is nominal (below).""",
+    """check:counted = bf.upper_limit(bf.Counting(3, 3.0), cl=0.95)
+print(counted)""",
+    """from bayesfit.output.limit_plots import limit_figures
+
+show(limit_figures(counted)["fc_belt"])""",
+    """md:### Coverage
+
+How often does each interval contain the true signal? Counts drawn at several true signals, each
+method's interval for each count: CLs and the flat-prior limit cover 100 % near s = 0 (they never
+exclude what the experiment cannot see); Feldman–Cousins stays near the nominal level.""",
+    """coverage = bf.counting_coverage(3.0, cl=0.95, toys=COVERAGE_TOYS, seed=1)
+from bayesfit.output.limit_plots import plot_limit_coverage
+show(plot_limit_coverage(coverage))""",
+    """md:## A narrow state searched on a window of 2,000 events
+
+A Gaussian signal of known position and width on an exponential background; the yield is the
+parameter of interest, declared with its physical boundary. The asymptotic CLs uses the
+background-only Asimov dataset; the toys (background-only and signal + background at each point of
+a grid) give CLs and Feldman–Cousins.""",
+    """def search_model(mass):
+    return bf.WindowModel((3.6, 4.0), [bf.Gaussian(mass, 0.01),
+                                       bf.Exponential(bf.Parameter("slope", -1.0, -10.0, 10.0))],
+                          yields=[bf.Parameter("n_sig", 10.0, 0.0, 400.0, unit="events", boundary="lower"),
+                                  bf.Parameter("n_bkg", 2000.0, 1000.0, 3000.0)], name="search")
+
+model = search_model(3.80)
+events = model.simulate([-2.0, 0.0, 2000.0], None, rng=1)""",
+    """check:asymptotic = bf.upper_limit(model, events, poi="n_sig", methods=("cls",), log=None)
+print(asymptotic)""",
+    """limits = bf.upper_limit(model, events, poi="n_sig", methods=("cls", "fc"), toys=TOYS, grid=GRID, seed=2,
+                        workers=1 if QUICK else None, log=None, progress=False)
+print(limits)
+figures = limit_figures(limits)
+show(figures["cls_scan"])""",
+    "show(figures['fc_belt'])",
+    """md:## The Higgs boson in four leptons
+
+CMS 2011–2012 open data: 40 four-lepton candidates in 105–165 GeV, six categories (4μ, 4e, 2e2μ in
+two years), one Higgs mass and one signal yield $n_H$ shared (see `higgs4l_model.py` for the two
+assumptions: the channels' resolutions and the signal's split among categories).""",
+    """import bayesfit.models.higgs4l_model as higgs
+
+h_model = higgs.higgs4l()
+h_data, h_meta = higgs.default_data(h_model)
+h_fit = bf.fit(h_model, h_data, meta=h_meta, bayesian=False, log=None)
+h_fit""",
+    """check:found = bf.significance(higgs.model_at(125.0), h_data, poi="n_H", log=None)
+print(found)""",
+    """md:A dozen events: how good are the asymptotic formulae? Background-only toys tell.""",
+    """with_toys = bf.significance(higgs.model_at(125.0), h_data, poi="n_H", toys=TOYS, seed=3,
+                            bayes_factor=False, workers=1 if QUICK else None, log=None, progress=False)
+print(with_toys)
+from bayesfit.output.limit_plots import plot_q0_null
+show(plot_q0_null(with_toys))""",
+    """md:### The mass scan and the look-elsewhere effect
+
+The local p-value at each mass, and the chance of such an excess anywhere in 110–160 GeV.""",
+    """scan = bf.mass_scan(higgs.model_at, h_data, np.arange(110.0, 160.1, 5.0 if QUICK else 1.0), poi="n_H",
+                     toys=0 if QUICK else 200, seed=4, log=None, progress=False)
+print(scan)
+from bayesfit.output.limit_plots import plot_limit_scan, plot_local_pvalues
+show(plot_local_pvalues(scan))""",
+    "show(plot_limit_scan(scan))",
+    """md:### Limits away from the peak: three methods, low counts
+
+At 150 GeV there is no signal to speak of; with a handful of events in reach of the resolution, the
+asymptotic and toy-based CLs differ, and Feldman–Cousins and CLs answer different questions.""",
+    """away = bf.upper_limit(higgs.model_at(150.0), h_data, poi="n_H", methods=("cls", "fc"), toys=TOYS, grid=GRID, seed=5,
+                      workers=1 if QUICK else None, log=None, progress=False)
+away_asymptotic = bf.upper_limit(higgs.model_at(150.0), h_data, poi="n_H", methods=("cls",), log=None)
+print(away)
+print(f"asymptotic CLs: {away_asymptotic.limits['cls']:.2f} events")
+show(limit_figures(away)["cls_scan"])""",
+]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Write (and execute) bayesfit's notebooks.")
     parser.add_argument("--execute", action="store_true", help="execute each notebook and keep its outputs")

@@ -394,6 +394,7 @@ class LimitResult:
     prior: str = ""
     how: dict = field(default_factory=dict)
     mle: float = float("nan")
+    lower: float = 0.0
     posterior: object = field(default=None, repr=False)
     belt: dict = field(default_factory=dict, repr=False)
     timing_s: dict = field(default_factory=dict)
@@ -422,8 +423,11 @@ class LimitResult:
             lines += ["", f"  CLs expected (background only): median {e[0]}{unit},  ±1σ [{e[-1]}, {e[1]}],  "
                           f"±2σ [{e[-2]}, {e[2]}]"]
         if math.isfinite(self.mle):
-            lines.append(f"  maximum-likelihood {self.poi} = {self.mle:.4g}{unit}"
-                         + (" (on its physical boundary)" if self.mle <= 0 else ""))
+            scale = max([abs(v) for v in self.limits.values() if math.isfinite(v)] + [1.0])
+            if self.mle - self.lower <= 1e-6 * scale:  # MIGRAD's limit transform leaves it a hair above
+                lines.append(f"  maximum-likelihood {self.poi} = {self.lower:g}{unit} (on its physical boundary)")
+            else:
+                lines.append(f"  maximum-likelihood {self.poi} = {self.mle:.4g}{unit}")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -436,7 +440,7 @@ class LimitResult:
                 "limits": {k: clean(float(v)) for k, v in self.limits.items()},
                 "intervals": {k: [clean(float(x)) for x in v] for k, v in self.intervals.items()},
                 "expected": {str(k): clean(float(v)) for k, v in self.expected.items()},
-                "prior": self.prior, "how": self.how, "timing_s": self.timing_s,
+                "lower": self.lower, "prior": self.prior, "how": self.how, "timing_s": self.timing_s,
                 "scan": {k: [clean(float(x)) for x in np.ravel(v)] if np.ndim(v) <= 1 else np.asarray(v).tolist()
                          for k, v in self.scan.items()}}
 
@@ -502,6 +506,7 @@ def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, l
     f_min, best = observed.minimum()
     res.mle = float(best[k])
     lower, upper = float(param.lower), float(param.upper)
+    res.lower = lower
     theta0 = observed.profile(lower)[1]
     # the background-only Asimov dataset, nuisances at their values profiled on the data at μ = 0
     asimov_problem = _with_observed(bind_like(problem, None, counts=asimov_counts(problem, theta0)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 
 __all__ = ["CHUNK", "TASK_SECONDS", "Progress", "map_chunks", "pin_worker_threads"]
 
@@ -92,7 +93,10 @@ def _local_cluster(LocalCluster, n):
         multiprocessing.set_forkserver_preload(["bayesfit.studies.toys", "bayesfit.models"])
         how = dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
     quiet = dask.config.set({"distributed.worker.preload": ["bayesfit.studies.worker_setup"]})  # Ctrl-C: one line
-    with how, quiet:
+    with how, quiet, warnings.catch_warnings():
+        # distributed times its scratch folders and warns when the disk is slow (a busy machine):
+        # nothing a user of the study can act on
+        warnings.filterwarnings("ignore", message="Creating scratch directories is taking")
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                             silence_logs=50)
 
