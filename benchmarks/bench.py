@@ -566,7 +566,8 @@ def _limits_markdown(c):
              "of each method:", "",
              "| method | limit [events] | time [s] |", "|---|---|---|",
              f"| CLs, asymptotic (Asimov) | {w['cls_asymptotic']:.2f} | {w['cls_asymptotic_s']:.2f} |",
-             f"| Bayesian, NUTS 4 × 1,000 (after a first call: {w['bayes_first_s']:.1f} s with compilation) "
+             f"| Bayesian, NUTS 4 × 1,000 (the process's first call, which compiles or loads the model: "
+             f"{w['bayes_first_s']:.1f} s) "
              f"| {w['bayes']:.2f} | {w['bayes_s']:.2f} |",
              f"| CLs and Feldman–Cousins, {c['toys']:,} toys of each kind per point, {c['grid_points']} points, Dask "
              f"| CLs {w['cls_toys']:.2f}, FC [{w['fc_toys'][0]:.2f}, {w['fc_toys'][1]:.2f}] "
