@@ -61,6 +61,7 @@ _EXPORTS = {
     "upper_limit": "studies.limits",
     "Counting": "studies.limits",
     "counting_coverage": "studies.limits",
+    "limit_coverage": "studies.limits",
     "significance": "studies.search",
     "mass_scan": "studies.search",
     "FitResult": "engine.result",

@@ -734,14 +734,14 @@ def _add_limit(sub):
     p.add_argument("--methods", default=",".join(METHODS),
                    help="comma-separated, among cls, fc, bayes (default: %(default)s)")
     p.add_argument("--toys", type=_integer(0, MAX_TOYS), default=0, metavar="N",
-                   help="toys per grid point for CLs and Feldman-Cousins (default: 0, CLs asymptotic; "
-                        "FC on a model needs toys)")
+                   help="toys per grid point for CLs and Feldman-Cousins (default: 0, both asymptotic)")
     p.add_argument("--grid", type=_integer(2, 100), default=GRID_POINTS, metavar="K",
                    help="points of the toys' grid of the parameter (default: %(default)s)")
     p.add_argument("--draws", type=_integer(100, 10**6), default=1000,
                    help="NUTS draws per chain for the Bayesian limit (default: %(default)s)")
     p.add_argument("--check-coverage", type=_integer(0, MAX_TOYS), default=0, metavar="N",
-                   help="with --counting: N toys at each of several true signals, the coverage of each method")
+                   help="N toys at each of several true signals (0 to 1.5 times the limit), the coverage of each "
+                        "method (on a model: CLs and FC asymptotic, the Bayesian limit per toy)")
     p.add_argument("--out", type=_folder, default=None, metavar="DIR", help="output folder (default: bayesfit-out/limit)")
 
     p = sub.add_parser("significance", help="is there a signal? q0, Z (asymptotic and toys) and the Bayes factor",
@@ -837,20 +837,28 @@ def _run_limit(args, prog):
                                      f"{args.counting[0]})")
                 model, data, binned, notes = Counting(int(n), b), None, None, []
             else:
-                if args.check_coverage:
-                    raise InputError("--check-coverage: with --counting (a model's coverage takes a limit per toy)")
                 model, data, binned, notes = _search_model(args, args.mass)
             for note in notes:
                 print(f"{prog}: warning: {note}", file=sys.stderr)
             result = upper_limit(model, data, poi=args.poi, cl=args.cl, methods=methods, toys=args.toys,
                                  grid=args.grid, seed=args.seed, workers=args.workers, draws=args.draws,
                                  binned=binned, log=say, progress=progress)
-            if args.check_coverage:
+            if args.check_coverage and args.counting is not None:
                 from bayesfit.studies.limits import counting_coverage
 
                 say(f"coverage: {args.check_coverage:,} toys at each true signal ...")
                 extra = counting_coverage(model.background, cl=args.cl, methods=methods, toys=args.check_coverage,
                                           seed=args.seed)
+            elif args.check_coverage:
+                from bayesfit.studies.limits import coverage_signals, limit_coverage
+
+                # at the data's fitted point, the signal from 0 to 1.5 times the limit found
+                reach = next(result.limits[m] for m in ("cls", "bayes") if m in result.limits) if \
+                    set(result.limits) & {"cls", "bayes"} else result.intervals["fc"][1]
+                n_events = {k: int(np.size(v)) for k, v in data.items()} if isinstance(data, dict) else int(np.size(data))
+                extra = limit_coverage(model, result.values, n_events, poi=args.poi, signals=coverage_signals(reach),
+                                       cl=args.cl, methods=methods, toys=args.check_coverage, seed=args.seed,
+                                       draws=args.draws, log=say, progress=progress)
         elif args.command == "significance":
             model, data, binned, notes = _search_model(args, args.mass)
             result = significance(model, data, poi=args.poi, toys=args.toys, seed=args.seed, workers=args.workers,
@@ -895,8 +903,39 @@ def _check_out(out: Path):
         raise InputError(f"--out {out}: {base} is not writable")
 
 
+class _Terminated(SystemExit):
+    """The exit SIGTERM asks for (status 128 + the signal's number)."""
+
+
 def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
+    raise _Terminated(128 + signum)
+
+
+@contextlib.contextmanager
+def _terminate_not_swallowed():
+    """Deliver SIGTERM again if its exit was raised where Python ignores exceptions.
+
+    A signal lands between any two bytecodes, also inside a weak-reference callback or a
+    ``__del__`` (matplotlib's transforms have many): Python prints "Exception ignored" there and
+    carries on. The exit is then sent again, from a timer thread, to arrive at an ordinary point
+    of the main thread.
+    """
+    import signal
+    import threading
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, _Terminated):
+            threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def run():
@@ -937,7 +976,7 @@ def main(argv=None) -> int:
     import signal
 
     try:
-        with interrupts.handling(_terminate, (signal.SIGTERM,)):
+        with interrupts.handling(_terminate, (signal.SIGTERM,)), _terminate_not_swallowed():
             return _run(argv)
     except BrokenPipeError:
         # The reader of stdout stopped (``| head``): the files are written, nothing is lost;

@@ -135,8 +135,10 @@ def test_bad_requests_are_refused():
         Counting(1, -1.0)
     with pytest.raises(ValueError, match="unknown parameter"):
         upper_limit(model, data, poi="mu", log=None)
-    with pytest.raises(ValueError, match="needs toys"):
-        upper_limit(model, data, poi="s", methods=("fc",), log=None)
+    with pytest.raises(ValueError, match="true signals"):
+        from bayesfit.studies.limits import limit_coverage
+
+        limit_coverage(model, {"s": 0.0}, poi="s", toys=2, log=None)
 
 
 def test_limit_from_the_command_line(tmp_path, capsys):
@@ -157,3 +159,29 @@ def test_limit_from_the_command_line(tmp_path, capsys):
     assert "--poi" in capsys.readouterr().err
     assert main(["limit", "--counting", "1.5", "0", "--out", str(tmp_path / "x")]) == 2
     assert main(["limit", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_asymptotic_feldman_cousins_of_a_large_count_is_the_exact_construction():
+    """Without toys, FC's p-values come from CCGV's distribution of t̃μ: at 100 background events they
+    reproduce the exact Neyman construction of the count, one-sided and two-sided."""
+    for n, two_sided in ((110, False), (140, True)):
+        model, data = _count_as_a_window_model(n, 100.0)
+        asymptotic = upper_limit(model, data, poi="s", methods=("fc",), log=None).intervals["fc"]
+        exact = upper_limit(Counting(n, 100.0), methods=("fc",)).intervals["fc"]
+        assert (asymptotic[0] > 0) == two_sided == (exact[0] > 0)
+        assert asymptotic[1] == pytest.approx(exact[1], rel=0.03)
+        if two_sided:
+            assert asymptotic[0] == pytest.approx(exact[0], rel=0.1)
+
+
+def test_coverage_of_a_model_from_its_toys():
+    """At s = 0 an upper limit always contains the truth; elsewhere each method covers about its level."""
+    from bayesfit.studies.limits import limit_coverage
+
+    model, _ = _count_as_a_window_model(1, 100.0)
+    study = limit_coverage(model, {"s": 20.0}, poi="s", signals=(0.0, 20.0), toys=60, seed=3, log=None,
+                           progress=False)
+    assert study.fraction("cls")[0] == 1.0 and study.fraction("bayes")[0] == 1.0
+    for method in ("cls", "fc", "bayes"):
+        assert study.fraction(method)[1] >= 0.85, method
+    assert "Bayesian by quadrature" in study.description and "[" in study.table()

@@ -115,3 +115,26 @@ def test_signal_test_stopped(tmp_path, sig):
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(LAST_LINE[sig]), err
     assert not out.exists() or not list(out.iterdir())
     _no_child_left(children)
+
+
+def test_a_sigterm_exit_swallowed_by_a_callback_is_delivered_again():
+    """SIGTERM raised inside a weak-reference callback is printed and ignored by Python; the CLI sends it again."""
+    import signal
+    import time
+    import types
+
+    from bayesfit.cli import _Terminated, _terminate_not_swallowed
+
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        with _terminate_not_swallowed():
+            sys.unraisablehook(types.SimpleNamespace(exc_value=_Terminated(143), exc_type=_Terminated,
+                                                    exc_traceback=None, err_msg=None, object=None))
+            for _ in range(100):
+                if seen:
+                    break
+                time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == [signal.SIGTERM]

@@ -303,14 +303,16 @@ def plot_limit_coverage(study):
         bounds = np.array([clopper_pearson(int(c), study.toys) for c in study.covered[m]])
         ax.errorbar(s + offsets[m], frac, yerr=[frac - bounds[:, 0], bounds[:, 1] - frac], fmt="o", ms=4,
                     color=colours[m], label=f"{names[m]} (toys)")
-        ax.plot(s, study.exact[m], "-", lw=1, color=colours[m], alpha=0.6)
+        if study.exact:
+            ax.plot(s, study.exact[m], "-", lw=1, color=colours[m], alpha=0.6)
     ax.axhline(study.cl, color="k", ls="--", lw=1, label=f"nominal {100 * study.cl:g} %")
-    ax.plot([], [], "-", color="0.4", lw=1, label="exact Poisson sums")
+    if study.exact:
+        ax.plot([], [], "-", color="0.4", lw=1, label="exact Poisson sums")
     ax.set_xlabel("true signal s [events]")
     ax.set_ylabel("coverage: P(interval contains s)")
-    low = min(study.cl - 0.05, min(min(v) for v in study.exact.values()) - 0.02)
-    ax.set_ylim(max(low, 0.0), 1.005)
-    ax.set_title(f"Coverage of {100 * study.cl:g} % intervals, known background b = {study.background:g} "
+    lowest = [min(v) for v in study.exact.values()] + [float(min(study.fraction(m))) for m in study.covered]
+    ax.set_ylim(max(min(study.cl - 0.05, min(lowest) - 0.02), 0.0), 1.005)
+    ax.set_title(f"Coverage of {100 * study.cl:g} % intervals: {study.description}\n"
                  f"({study.toys:,} toys per point)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

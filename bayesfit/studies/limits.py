@@ -10,8 +10,9 @@ Three answers to one question, side by side (:func:`upper_limit`):
   limit, is reported beside it. CLs over-covers by design where the signal is small.
 - **Feldman–Cousins** (Phys. Rev. D 57 (1998) 3873, "FC"): the unified interval of a Neyman
   construction ordered by the likelihood ratio t_μ = −2 ln λ(μ) with μ̂ ≥ 0 and the nuisance
-  parameters profiled; from the same signal + background toys. It becomes two-sided by itself
-  when the data say so.
+  parameters profiled; from the same signal + background toys, or without toys from the
+  asymptotic distribution of t̃μ (CCGV eq. 44). It becomes two-sided by itself when the data
+  say so.
 - **Bayesian**: the CL quantile of the marginal posterior of μ, prior flat in μ on the
   parameter's bounds unless the parameter has its own ``prior=``; NUTS with the nuisance
   parameters integrated, or quadrature where μ is the only free parameter. The prior is stated
@@ -39,7 +40,8 @@ from scipy import integrate, optimize, special, stats
 from bayesfit.core.binomial import clopper_pearson
 
 __all__ = ["Counting", "ProfileLikelihood", "LimitResult", "LimitCoverage", "cls_asymptotic", "cls_expected",
-           "upper_limit", "upper_limit_of_problem", "counting_coverage", "fc_interval_counting", "BAND_SIGMAS",
+           "fc_pvalue_asymptotic", "upper_limit", "upper_limit_of_problem", "counting_coverage", "limit_coverage",
+           "coverage_signals", "fc_interval_counting", "BAND_SIGMAS",
            "METHODS"]
 
 #: The methods :func:`upper_limit` knows, in the order of its table.
@@ -78,6 +80,33 @@ def cls_asymptotic(q_obs, q_asimov):
     else:
         clsb, clb = stats.norm.sf((q + qa) / (2 * sqa)), stats.norm.sf((q - qa) / (2 * sqa))
     return (clsb / clb if clb > 0 else 1.0), float(clsb), float(clb)
+
+
+def fc_pvalue_asymptotic(t_obs, q_asimov):
+    """Return P(t̃μ ≥ t_obs | μ), the p-value that orders Feldman–Cousins's belt, asymptotically (CCGV eq. 44).
+
+    t̃μ = −2 ln λ(μ) with μ̂ ≥ 0 (two-sided); under μ its distribution function is 2Φ(√t) − 1 up to
+    μ²/σ² and Φ(√t) + Φ((t + μ²/σ²)/(2μ/σ)) − 1 beyond, with μ²/σ² the background-only Asimov
+    value of q̃μ.
+
+    Parameters
+    ----------
+    t_obs : float
+        t̃μ of the data.
+    q_asimov : float
+        μ²/σ².
+
+    Returns
+    -------
+    float
+    """
+    t, qa = max(float(t_obs), 0.0), max(float(q_asimov), 1e-300)
+    st = math.sqrt(t)
+    if t <= qa:
+        cdf = 2 * stats.norm.cdf(st) - 1
+    else:
+        cdf = stats.norm.cdf(st) + stats.norm.cdf((t + qa) / (2 * math.sqrt(qa))) - 1
+    return float(1 - cdf)
 
 
 def cls_expected(q_asimov, n_sigma):
@@ -395,6 +424,7 @@ class LimitResult:
     how: dict = field(default_factory=dict)
     mle: float = float("nan")
     lower: float = 0.0
+    values: dict = field(default_factory=dict)
     posterior: object = field(default=None, repr=False)
     belt: dict = field(default_factory=dict, repr=False)
     timing_s: dict = field(default_factory=dict)
@@ -507,6 +537,7 @@ def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, l
     res.mle = float(best[k])
     lower, upper = float(param.lower), float(param.upper)
     res.lower = lower
+    res.values = {n: float(v) for n, v in zip(names, best)}
     theta0 = observed.profile(lower)[1]
     # the background-only Asimov dataset, nuisances at their values profiled on the data at μ = 0
     asimov_problem = _with_observed(bind_like(problem, None, counts=asimov_counts(problem, theta0)),
@@ -551,6 +582,15 @@ def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, l
             res.limits.update(cls=cls_limit, clsb=clsb_limit)
             res.expected = expected
             res.how["cls"] = "asymptotic"
+        if "fc" in methods and not toys:
+            p_fc = lambda mu: fc_pvalue_asymptotic(observed.t(mu)[0], q_pair(mu)[1])  # noqa: E731
+            eps = lower + 1e-9 * sigma_guess
+            best = max(res.mle, eps)
+            hi_fc = _root(p_fc, best, min(best + 3 * sigma_guess, upper), alpha)
+            lo_fc = lower if p_fc(eps) > alpha else float(optimize.brentq(lambda mu: p_fc(mu) - alpha, eps, best,
+                                                                           xtol=1e-10 * max(best, 1.0)))
+            res.intervals["fc"] = (lo_fc, hi_fc)
+            res.how["fc"] = "asymptotic (CCGV's t̃μ)"
     if toys and ("cls" in methods or "fc" in methods):
         t1 = time.perf_counter()
         # the boundary (FC's intervals may start there), then ``grid`` points from half the lowest to
@@ -593,8 +633,6 @@ def _model_limits(problem, poi, cl, methods, toys, grid, seed, workers, draws, l
             inside = np.asarray(fc_p) > alpha
             res.intervals["fc"] = _fc_interval(mus, np.asarray(fc_p), alpha, inside)
             res.how["fc"] = f"toys, {toys} per point"
-    elif "fc" in methods:
-        raise ValueError("Feldman–Cousins needs toys: give toys=N (say 1000)")
     if "bayes" in methods:
         t2 = time.perf_counter()
         res.prior = _prior_words(param)
@@ -759,8 +797,8 @@ def upper_limit(model, data=None, *, poi=None, cl=0.95, methods=METHODS, toys=0,
     methods : sequence of {"cls", "fc", "bayes"}
         Which answers to compute.
     toys : int
-        Toys per grid point (background-only and signal + background each); 0 keeps CLs
-        asymptotic. Feldman–Cousins needs toys (except for a counting experiment, which is exact).
+        Toys per grid point (background-only and signal + background each); 0 keeps CLs and
+        Feldman–Cousins asymptotic (a counting experiment is exact either way).
     grid : int
         Intervals of the grid of μ the toys are run on (from the boundary to above the
         asymptotic limits).
@@ -784,8 +822,8 @@ def upper_limit(model, data=None, *, poi=None, cl=0.95, methods=METHODS, toys=0,
     Raises
     ------
     ValueError
-        An unknown method or parameter, a level outside (0, 1), a parameter of interest
-        without a finite lower bound, or FC without toys on a model.
+        An unknown method or parameter, a level outside (0, 1), or a parameter of interest
+        without a finite lower bound.
     """
     methods = tuple(methods)
     bad = set(methods) - set(METHODS)
@@ -846,6 +884,7 @@ class LimitCoverage:
     toys: int
     covered: dict
     exact: dict
+    description: str = ""
 
     def fraction(self, method):
         """Return the toys' coverage of ``method`` at each true signal."""
@@ -853,7 +892,7 @@ class LimitCoverage:
 
     def to_dict(self) -> dict:
         """Return the study as plain data (``coverage.json``)."""
-        return {"background": self.background, "cl": self.cl, "signals": [float(s) for s in self.signals],
+        return {"description": self.description, "background": self.background, "cl": self.cl, "signals": [float(s) for s in self.signals],
                 "toys": self.toys, "covered": {k: [int(c) for c in v] for k, v in self.covered.items()},
                 "clopper_pearson_68": {k: [list(clopper_pearson(int(c), self.toys)) for c in v]
                                        for k, v in self.covered.items()},
@@ -862,14 +901,15 @@ class LimitCoverage:
     def table(self) -> str:
         """Return coverage per method and true signal, toys beside the exact sum."""
         names = {"cls": "CLs", "fc": "Feldman–Cousins", "bayes": "Bayesian"}
-        lines = [f"Coverage at {100 * self.cl:g} % CL, counting experiment with background {self.background:g} "
-                 f"({self.toys:,} toys per signal; exact Poisson sums in brackets)", "",
+        exact = "; exact Poisson sums in brackets" if self.exact else ""
+        lines = [f"Coverage at {100 * self.cl:g} % CL, {self.description} ({self.toys:,} toys per signal{exact})", "",
                  "  true s  " + "".join(f"{names[m]:>33}" for m in self.covered)]
         for j, s in enumerate(self.signals):
             cells = []
             for m in self.covered:
                 lo, hi = clopper_pearson(int(self.covered[m][j]), self.toys)
-                cells.append(f"{self.fraction(m)[j]:.3f} [{lo:.3f}, {hi:.3f}] ({self.exact[m][j]:.3f})")
+                sums = f" ({self.exact[m][j]:.3f})" if self.exact else ""
+                cells.append(f"{self.fraction(m)[j]:.3f} [{lo:.3f}, {hi:.3f}]{sums}")
             lines.append(f"  {s:6.2f}  " + "".join(f"{c:>33}" for c in cells))
         return "\n".join(lines)
 
@@ -947,4 +987,91 @@ def counting_coverage(background, *, cl=0.95, methods=METHODS, toys=1000, signal
             exact[m].append(float(sum(p for n, p in enumerate(probs)
                                       if interval(n)[m][0] <= s <= interval(n)[m][1])))
     return LimitCoverage(background=float(background), cl=cl, signals=signals, toys=int(toys), covered=covered,
-                         exact=exact)
+                         exact=exact, description=f"counting experiment with background {background:g}")
+
+
+def coverage_signals(reach):
+    """Return the true signals of a coverage study: 0, ¼, ½, 1 and 1.5 times ``reach`` (a limit, say).
+
+    Parameters
+    ----------
+    reach : float
+
+    Returns
+    -------
+    tuple of float
+    """
+    return tuple(float(f * reach) for f in (0.0, 0.25, 0.5, 1.0, 1.5))
+
+
+def limit_coverage(model, truth, n_events=None, *, poi, signals=None, cl=0.95, methods=("cls", "fc", "bayes"),
+                   toys=200, seed=0, draws=500, log=print, progress=True) -> LimitCoverage:
+    """Coverage of each method's interval for a model: toys at several true signals (0 included).
+
+    Each toy is drawn from ``model`` at ``truth`` with the parameter of interest set to a true
+    signal, and fitted by :func:`upper_limit` without toys of its own: CLs and Feldman–Cousins
+    asymptotic, the Bayesian limit by quadrature where μ is the only free parameter, else by NUTS
+    (``draws`` per chain; the model is compiled once, each toy then samples for a second or two).
+
+    Parameters
+    ----------
+    model : bayesfit.WindowModel or bayesfit.Simultaneous
+    truth : dict or sequence of float
+        The parameters the toys are drawn at (by name, or in ``model.names`` order).
+    n_events : int or dict, optional
+        Events of a model with fractions (per category for a simultaneous fit); yields draw
+        Poisson numbers.
+    poi : str
+    signals : sequence of float, optional
+        The true values of ``poi``; by default 0, ¼, ½, 1 and 1.5 times ``truth``'s value.
+    cl : float
+    methods : sequence of {"cls", "fc", "bayes"}
+    toys : int
+        Toys per true signal.
+    seed : int
+    draws : int
+    log : callable or None
+    progress : bool
+
+    Returns
+    -------
+    LimitCoverage
+        ``exact`` is empty: a model has no closed form.
+    """
+    from bayesfit.studies.parallel import Progress
+
+    log = log or (lambda line: None)
+    methods = tuple(m for m in METHODS if m in methods)
+    names = list(model.names)
+    if poi not in names:
+        raise ValueError(f"unknown parameter {poi!r}; the model's are {', '.join(names)}")
+    values = np.array([truth[n] for n in names] if isinstance(truth, dict) else truth, dtype=float)
+    k = names.index(poi)
+    if signals is None:
+        if not values[k] > 0:
+            raise ValueError(f"give the true signals (signals=): {poi} is {values[k]:g} in the truth")
+        signals = coverage_signals(values[k])
+    signals = np.asarray(signals, dtype=float)
+    first = draw_dataset(model, values, n_events, np.random.default_rng(seed))
+    template, _ = model.prepare(first)
+    counts = event_counts(template) if n_events is None else n_events
+    covered = {m: [0] * len(signals) for m in methods}
+    shown = Progress(len(signals) * int(toys), 0, progress, label="toys")
+    log(f"coverage: {toys:,} toys at each of {len(signals)} true values of {poi} ...")
+    for j, s in enumerate(signals):
+        at = values.copy()
+        at[k] = s
+        for child in np.random.SeedSequence([seed, j]).spawn(int(toys)):
+            rng = np.random.default_rng(child)
+            problem = bind_like(template, draw_dataset(model, at, counts, rng))
+            res = upper_limit_of_problem(problem, poi, cl=cl, methods=methods, draws=draws, seed=int(rng.integers(2**31)),
+                                         curves=False)
+            for m in methods:
+                lo, hi = res.intervals["fc"] if m == "fc" else (res.lower, res.limits[m])
+                covered[m][j] += int(lo <= s <= hi)
+            shown.update(1)
+    how = {"cls": "CLs asymptotic", "fc": "FC asymptotic",
+           "bayes": "Bayesian by " + ("quadrature" if len(names) == 1 else "NUTS")}
+    return LimitCoverage(background=float("nan"), cl=cl, signals=signals, toys=int(toys), covered=covered, exact={},
+                         description=f"{getattr(model, 'name', 'model')}, {poi} ("
+                                     + ", ".join(how[m] for m in methods) + ")")
