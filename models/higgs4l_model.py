@@ -39,8 +39,6 @@ YEARS = (2011, 2012)
 RESOLUTION = {"4mu": 0.013, "4e": 0.020, "2e2mu": 0.016}
 #: The mass above which the four-lepton events (on-shell ZZ) give each category's share.
 CONTROL_MASS = 180.0
-#: The signal mass the searches of the examples use away from the peak.
-AWAY_MASSES = (140.0, 150.0)
 
 
 def _category(channel, year):
