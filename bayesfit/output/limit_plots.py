@@ -147,7 +147,10 @@ def plot_fc_belt(result):
         if np.isfinite(a):
             ax.fill_between([a - pad, b + pad], bottom, top, color="tab:green", alpha=0.35, lw=0)
     ax.plot([], [], color="tab:green", alpha=0.35, lw=6, label=f"acceptance regions ({100 * result.cl:g} %)")
-    ax.axvline(obs, color="k", lw=1.2, label=("observed n" if discrete else f"observed {result.poi} (MLE)") + f" = {obs:.4g}")
+    # a fit on the boundary ends a hair above it (MIGRAD's limit transform): that is the boundary
+    shown = result.lower if not discrete and obs - result.lower <= 1e-6 * max(1.0, abs(mu[-1])) else obs
+    ax.axvline(obs, color="k", lw=1.2, label=("observed n" if discrete else f"observed {result.poi} (MLE)")
+               + f" = {shown:.4g}")
     ax.plot([obs, obs], [lo, hi], color="tab:red", lw=4, solid_capstyle="butt",
             label=f"FC interval [{lo:.3g}, {hi:.3g}]")
     ax.set_xlabel("events observed n" if discrete else f"maximum-likelihood {_axis_label(result)}")
@@ -298,9 +301,11 @@ def plot_limit_coverage(study):
     offsets = {"cls": -0.06, "fc": 0.0, "bayes": 0.06}
     fig, ax = plt.subplots(figsize=(6.8, 4.4))
     s = np.asarray(study.signals)
+    lowest = [min(v) for v in study.exact.values()]
     for m in study.covered:
         frac = study.fraction(m)
         bounds = np.array([clopper_pearson(int(c), study.toys) for c in study.covered[m]])
+        lowest.append(float(bounds[:, 0].min()))
         ax.errorbar(s + offsets[m], frac, yerr=[frac - bounds[:, 0], bounds[:, 1] - frac], fmt="o", ms=4,
                     color=colours[m], label=f"{names[m]} (toys)")
         if study.exact:
@@ -308,10 +313,9 @@ def plot_limit_coverage(study):
     ax.axhline(study.cl, color="k", ls="--", lw=1, label=f"nominal {100 * study.cl:g} %")
     if study.exact:
         ax.plot([], [], "-", color="0.4", lw=1, label="exact Poisson sums")
-    ax.set_xlabel("true signal s [events]")
-    ax.set_ylabel("coverage: P(interval contains s)")
-    lowest = [min(v) for v in study.exact.values()] + [float(min(study.fraction(m))) for m in study.covered]
-    ax.set_ylim(max(min(study.cl - 0.05, min(lowest) - 0.02), 0.0), 1.005)
+    ax.set_xlabel(f"true {study.poi}" + (f" [{study.unit}]" if study.unit else ""))
+    ax.set_ylabel(f"coverage: P(interval contains the true {study.poi})")
+    ax.set_ylim(max(min(study.cl - 0.05, min(lowest) - 0.01), 0.0), 1.005)
     ax.set_title(f"Coverage of {100 * study.cl:g} % intervals: {study.description}\n"
                  f"({study.toys:,} toys per point)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")

@@ -885,6 +885,8 @@ class LimitCoverage:
     covered: dict
     exact: dict
     description: str = ""
+    poi: str = "s"
+    unit: str = "events"
 
     def fraction(self, method):
         """Return the toys' coverage of ``method`` at each true signal."""
@@ -1073,5 +1075,6 @@ def limit_coverage(model, truth, n_events=None, *, poi, signals=None, cl=0.95, m
     how = {"cls": "CLs asymptotic", "fc": "FC asymptotic",
            "bayes": "Bayesian by " + ("quadrature" if len(names) == 1 else "NUTS")}
     return LimitCoverage(background=float("nan"), cl=cl, signals=signals, toys=int(toys), covered=covered, exact={},
+                         poi=poi, unit=template.params[k].unit,
                          description=f"{getattr(model, 'name', 'model')}, {poi} ("
                                      + ", ".join(how[m] for m in methods) + ")")
