@@ -39,7 +39,7 @@ from scipy import integrate, optimize, special, stats
 
 from bayesfit.core.binomial import clopper_pearson
 
-__all__ = ["Counting", "ProfileLikelihood", "LimitResult", "LimitCoverage", "cls_asymptotic", "cls_expected",
+__all__ = ["Counting", "ProfileLikelihood", "LimitResult", "LimitCoverage", "save_study", "cls_asymptotic", "cls_expected",
            "fc_pvalue_asymptotic", "upper_limit", "upper_limit_of_problem", "counting_coverage", "limit_coverage",
            "coverage_signals", "fc_interval_counting", "BAND_SIGMAS",
            "METHODS"]
@@ -272,6 +272,26 @@ class ProfileLikelihood:
             self._m.fixed[self.poi] = False
         return out
 
+    def log_nuisance_volume(self):
+        """Return ½ ln det of the nuisance parameters' HESSE covariance at the last profile fit (μ fixed).
+
+        The Laplace approximation of ∫ L dθ around the profile, up to constants; 0 without
+        nuisance parameters, −inf where HESSE's covariance is not positive definite.
+        """
+        others = [i for i in range(len(self.problem.names)) if i != self.poi]
+        if not others:
+            return 0.0
+        from bayesfit.backend import compat
+
+        self._m.fixed[self.poi] = True
+        try:
+            with compat.quiet_minuit():
+                self._m.hesse()
+        finally:
+            self._m.fixed[self.poi] = False
+        sign, logdet = np.linalg.slogdet(np.array(self._m.covariance)[np.ix_(others, others)])
+        return 0.5 * logdet if sign > 0 else -math.inf
+
     def t(self, mu):
         """Return (t_μ, q̃μ): −2 ln λ(μ) (FC's ordering), and 0 where μ̂ > μ (CLs's q̃μ)."""
         fval, values = self.minimum()
@@ -388,6 +408,45 @@ def _run_toys(plan, n_toys, seed, workers, progress, redraw=True):
     return out
 
 
+def save_study(result, directory, stem, figures) -> list:
+    """Write a study's ``{stem}.json`` (``to_dict()``), ``{stem}.txt`` (``table()``) and figures to ``directory``.
+
+    Parameters
+    ----------
+    result : object
+        With ``to_dict()`` and ``table()``.
+    directory : str or path-like
+        Made if missing.
+    stem : str
+    figures : dict
+        ``{file stem: plot function}``; a function returning ``None`` (nothing to draw) writes nothing.
+
+    Returns
+    -------
+    list of str
+        The files written.
+    """
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    (out / f"{stem}.txt").write_text(result.table() + "\n")
+    written = [f"{stem}.json", f"{stem}.txt"]
+    for name, plot in figures.items():
+        fig = plot(result)
+        if fig is None:
+            continue
+        for ext in ("png", "pdf"):
+            fig.savefig(out / f"{name}.{ext}", dpi=150, bbox_inches="tight")
+            written.append(f"{name}.{ext}")
+        plt.close(fig)
+    return written
+
+
 # --- the result -------------------------------------------------------------------------
 @dataclass
 class LimitResult:
@@ -476,24 +535,10 @@ class LimitResult:
 
     def save(self, directory) -> list:
         """Write ``limit.json``, the table ``limit.txt`` and the figures (PNG and PDF) to ``directory``."""
-        import json
-        from pathlib import Path
+        from bayesfit.output.limit_plots import plot_cls_scan, plot_fc_belt, plot_posterior
 
-        import matplotlib.pyplot as plt
-
-        from bayesfit.output.limit_plots import limit_figures
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "limit.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        (out / "limit.txt").write_text(self.table() + "\n")
-        written = ["limit.json", "limit.txt"]
-        for stem, fig in limit_figures(self).items():
-            for ext in ("png", "pdf"):
-                fig.savefig(out / f"{stem}.{ext}", dpi=150, bbox_inches="tight")
-                written.append(f"{stem}.{ext}")
-            plt.close(fig)
-        return written
+        return save_study(self, directory, "limit", {"cls_scan": plot_cls_scan, "posterior": plot_posterior,
+                                                      "fc_belt": plot_fc_belt})
 
 
 # --- the crossings ------------------------------------------------------------------------
@@ -919,23 +964,10 @@ class LimitCoverage:
         return self.table()
 
     def save(self, directory) -> list:
-        """Write ``coverage.json``, ``coverage.txt`` and the coverage figure (PNG and PDF)."""
-        import json
-        from pathlib import Path
-
-        import matplotlib.pyplot as plt
-
+        """Write ``coverage.json``, ``coverage.txt`` and the coverage figure ``limit_coverage`` (PNG and PDF)."""
         from bayesfit.output.limit_plots import plot_limit_coverage
 
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "coverage.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        (out / "coverage.txt").write_text(self.table() + "\n")
-        fig = plot_limit_coverage(self)
-        for ext in ("png", "pdf"):
-            fig.savefig(out / f"limit_coverage.{ext}", dpi=150, bbox_inches="tight")
-        plt.close(fig)
-        return ["coverage.json", "coverage.txt", "limit_coverage.png", "limit_coverage.pdf"]
+        return save_study(self, directory, "coverage", {"limit_coverage": plot_limit_coverage})
 
 
 def counting_coverage(background, *, cl=0.95, methods=METHODS, toys=1000, signals=COVERAGE_SIGNALS,

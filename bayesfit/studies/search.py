@@ -33,7 +33,8 @@ from scipy import integrate, stats
 
 from bayesfit.core.binomial import clopper_pearson, zero_count_bound
 from bayesfit.output.limit_plots import plot_limit_scan, plot_local_pvalues, plot_q0_null
-from bayesfit.studies.limits import ProfileLikelihood, bind_like, draw_dataset, event_counts, upper_limit_of_problem
+from bayesfit.studies.limits import (ProfileLikelihood, bind_like, draw_dataset, event_counts, save_study,
+                                     upper_limit_of_problem)
 from bayesfit.studies.parallel import CHUNK
 
 __all__ = ["Significance", "MassScan", "significance", "mass_scan", "chernoff_pvalue"]
@@ -110,7 +111,7 @@ class Significance:
 
     def save(self, directory) -> list:
         """Write ``significance.json``, ``significance.txt`` and the toys' q₀ distribution (PNG and PDF)."""
-        return _save(self, directory, "significance", {"q0_null": plot_q0_null})
+        return save_study(self, directory, "significance", {"q0_null": plot_q0_null})
 
 
 def _toy_q0_chunk(plan, chunk):
@@ -158,27 +159,14 @@ def _log_bayes_factor(pl, param, fval_0):
     −ln L and C(μ) the covariance of the nuisance parameters at fixed μ (HESSE): the flat priors of
     the nuisances, common to both hypotheses, cancel.
     """
-    k = pl.poi
-    others = [i for i in range(len(pl.problem.names)) if i != k]
-
-    def log_volume():
-        if not others:
-            return 0.0
-        m = pl._m  # the profile fit just made: HESSE of the nuisances, μ fixed
-        m.fixed[k] = True
-        m.hesse()
-        m.fixed[k] = False
-        cov = np.array(m.covariance)[np.ix_(others, others)]
-        sign, logdet = np.linalg.slogdet(cov)
-        return 0.5 * logdet if sign > 0 else -math.inf
 
     def log_integrand(mu):
         fval = pl.profile(mu)[0]
-        return -(fval - fval_0) + log_volume()
+        return -(fval - fval_0) + pl.log_nuisance_volume()
 
     lo, hi = float(param.lower), float(param.upper)
     base = log_integrand(lo)
-    mu_hat = max(float(pl.minimum()[1][k]), lo)
+    mu_hat = max(float(pl.minimum()[1][pl.poi]), lo)
     peak = log_integrand(mu_hat)
     # the integrand is negligible (below e^−50 of its peak) beyond where the profile has risen by 50
     end = mu_hat + (hi - lo) * 1e-3
@@ -330,29 +318,7 @@ class MassScan:
 
     def save(self, directory) -> list:
         """Write ``scan.json``, ``scan.txt`` and the figures (local p-values, limits; PNG and PDF)."""
-        return _save(self, directory, "scan", {"local_pvalues": plot_local_pvalues, "limit_scan": plot_limit_scan})
-
-
-def _save(result, directory, stem, figures):
-    import json
-    from pathlib import Path
-
-    import matplotlib.pyplot as plt
-
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    (out / f"{stem}.txt").write_text(result.table() + "\n")
-    written = [f"{stem}.json", f"{stem}.txt"]
-    for name, plot in figures.items():
-        fig = plot(result)
-        if fig is None:
-            continue
-        for ext in ("png", "pdf"):
-            fig.savefig(out / f"{name}.{ext}", dpi=150, bbox_inches="tight")
-            written.append(f"{name}.{ext}")
-        plt.close(fig)
-    return written
+        return save_study(self, directory, "scan", {"local_pvalues": plot_local_pvalues, "limit_scan": plot_limit_scan})
 
 
 def _upcrossings(curve, level):
