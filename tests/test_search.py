@@ -137,3 +137,13 @@ def test_a_yield_on_its_physical_boundary_is_reported_as_such(capsys):
     assert "on its physical boundary" in shown
     with pytest.raises(ValueError, match="boundary"):
         bf.Parameter("x", 1.0, 0.0, 2.0, boundary="left")
+
+
+def test_a_signal_mass_left_free_is_said_to_break_the_bayes_factor_and_the_asymptotics():
+    rng = np.random.default_rng(4)
+    mass = bf.Parameter("mass", 5.0, 1.0, 9.0)
+    model = bf.WindowModel((0.0, 10.0), [bf.Gaussian(mass, 0.2), bf.Exponential(bf.Parameter("slope", -0.2, -2, 2))],
+                           yields=[bf.Parameter("n_sig", 5.0, 0.0, 300.0), bf.Parameter("n_bkg", 500, 100, 2000)])
+    data = np.concatenate([_bump(5.0).simulate([-0.2, 0.0, 800.0], None, rng=rng), rng.normal(6.0, 0.2, 45)])
+    res = significance(model, data, poi="n_sig", log=None)
+    assert res.ln_b10 is None and "not computed" in res.table() and "look-elsewhere" in res.table()

@@ -276,7 +276,8 @@ class ProfileLikelihood:
         """Return ½ ln det of the nuisance parameters' HESSE covariance at the last profile fit (μ fixed).
 
         The Laplace approximation of ∫ L dθ around the profile, up to constants; 0 without
-        nuisance parameters, −inf where HESSE's covariance is not positive definite.
+        nuisance parameters, NaN where HESSE finds no positive-definite covariance (a nuisance
+        the data do not fix at this μ, such as a signal's mass without signal).
         """
         others = [i for i in range(len(self.problem.names)) if i != self.poi]
         if not others:
@@ -289,8 +290,10 @@ class ProfileLikelihood:
                 self._m.hesse()
         finally:
             self._m.fixed[self.poi] = False
+        if self._m.covariance is None:  # HESSE failed: a nuisance the data do not fix at this μ
+            return math.nan
         sign, logdet = np.linalg.slogdet(np.array(self._m.covariance)[np.ix_(others, others)])
-        return 0.5 * logdet if sign > 0 else -math.inf
+        return 0.5 * logdet if sign > 0 else math.nan
 
     def t(self, mu):
         """Return (t_μ, q̃μ): −2 ln λ(μ) (FC's ordering), and 0 where μ̂ > μ (CLs's q̃μ)."""

@@ -104,6 +104,10 @@ class Significance:
                              f"Z = {self.z_toys:.2f}")
         if self.ln_b10 is not None:
             lines.append(f"  Bayes factor: ln B₁₀ = {self.ln_b10:.2f} ({self.bayes_method}); prior {self.prior}")
+        elif self.bayes_method:
+            lines.append(f"  Bayes factor: {self.bayes_method}")
+            lines.append("  note: such a parameter also takes q₀ out of Chernoff's asymptotics (the look-elsewhere "
+                         "effect): trust the toys' p-value, or scan the mass")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -155,6 +159,9 @@ def _toys_q0(problems, poi, truth, n_toys, seed, workers, progress):
 def _log_bayes_factor(pl, param, fval_0):
     """ln B₁₀ with a flat prior on μ over its bounds; nuisances integrated in the Laplace approximation.
 
+    ``None`` where a nuisance parameter has no positive-definite HESSE covariance somewhere on the
+    way (a signal's free mass at μ = 0, which the data cannot fix without signal).
+
     Z₁/Z₀ = (1/(U − L)) ∫ e^{−(ν(μ) − ν(L))} √(det C(μ) / det C(L)) dμ, with ν(μ) the profiled
     −ln L and C(μ) the covariance of the nuisance parameters at fixed μ (HESSE): the flat priors of
     the nuisances, common to both hypotheses, cancel.
@@ -166,6 +173,8 @@ def _log_bayes_factor(pl, param, fval_0):
 
     lo, hi = float(param.lower), float(param.upper)
     base = log_integrand(lo)
+    if not math.isfinite(base):
+        return None
     mu_hat = max(float(pl.minimum()[1][pl.poi]), lo)
     peak = log_integrand(mu_hat)
     # the integrand is negligible (below e^−50 of its peak) beyond where the profile has risen by 50
@@ -177,6 +186,8 @@ def _log_bayes_factor(pl, param, fval_0):
     # placed to ~1e-5 in −ln L, below which an adaptive rule's error estimate chases rounding
     grid = np.unique(np.concatenate([np.linspace(lo, end, QUADRATURE_POINTS), [mu_hat]]))
     values = np.exp(np.array([log_integrand(mu) for mu in grid]) - peak)
+    if not np.all(np.isfinite(values)):
+        return None
     return math.log(integrate.simpson(values, x=grid)) + peak - base - math.log(hi - lo)
 
 
@@ -244,6 +255,9 @@ def significance(model, data, *, poi, toys=0, seed=0, workers=None, bayes_factor
         res.bayes_method = ("quadrature" if len(problem.names) == 1 else
                             "quadrature in μ, nuisances by the Laplace approximation")
         res.ln_b10 = _log_bayes_factor(ProfileLikelihood(problem, k, start=values), param, fval_0)
+        if res.ln_b10 is None:
+            res.bayes_method = ("not computed: a nuisance parameter is not fixed by the data without signal (a "
+                                "free signal mass?); fix it, as model_at(mass) or --mass does")
         res.timing_s["bayes_factor"] = time.perf_counter() - t2
     return res
 
