@@ -139,6 +139,16 @@ def _toy_q0_chunk(plan, chunk):
     return out
 
 
+def _toy_pvalue(q_toys, q_obs):
+    """Return (p, its 68 % Clopper–Pearson interval, the 95 % bound where no toy reaches q_obs, else None).
+
+    Toys within 1e-3 of q_obs count as reaching it: MIGRAD places each q₀ to ~1e-4.
+    """
+    n = len(q_toys)
+    hits = int(np.sum(np.asarray(q_toys) >= q_obs - 1e-3))
+    return hits / n, clopper_pearson(hits, n), (zero_count_bound(n) if hits == 0 else None)
+
+
 def _toys_q0(problems, poi, truth, n_toys, seed, workers, progress):
     """Background-only toys drawn from ``problems[0]`` at ``truth``; their q₀ at every problem's structure."""
     from bayesfit.studies.parallel import Progress, map_chunks
@@ -241,12 +251,9 @@ def significance(model, data, *, poi, toys=0, seed=0, workers=None, bayes_factor
         t1 = time.perf_counter()
         log(f"{toys:,} background-only toys ({poi} = {param.lower:g}, the rest at their profiled values) ...")
         q_null = _toys_q0([problem], k, theta0, int(toys), seed, workers, progress)[:, 0]
-        hits = int(np.sum(q_null >= q0 - 1e-3))
         res.toys, res.q0_toys = int(toys), q_null
-        res.p_toys = hits / toys
-        res.p_toys_cp68 = clopper_pearson(hits, toys)
-        res.p_bound_95 = zero_count_bound(toys) if hits == 0 else None
-        res.z_toys = _z(res.p_toys) if hits else None
+        res.p_toys, res.p_toys_cp68, res.p_bound_95 = _toy_pvalue(q_null, q0)
+        res.z_toys = _z(res.p_toys) if res.p_bound_95 is None else None
         res.timing_s["toys"] = time.perf_counter() - t1
     if bayes_factor:
         t2 = time.perf_counter()
@@ -411,11 +418,8 @@ def mass_scan(make_model, data, masses, *, poi, cl=0.95, toys=0, seed=0, workers
         k = problems[0].names.index(poi)
         q_toys = _toys_q0(problems, k, fits[0], int(toys), seed, workers, progress)
         maxima = q_toys.max(axis=1)
-        hits = int(np.sum(maxima >= q_max - 1e-3))
         scan.toys, scan.max_q0_toys = int(toys), maxima
-        scan.global_p_toys = hits / toys
-        scan.global_p_toys_cp68 = clopper_pearson(hits, toys)
-        scan.global_p_bound_95 = zero_count_bound(toys) if hits == 0 else None
+        scan.global_p_toys, scan.global_p_toys_cp68, scan.global_p_bound_95 = _toy_pvalue(maxima, q_max)
         scan.crossings = float(np.mean([_upcrossings(row, CROSSING_LEVEL) for row in q_toys]))
         scan.crossings_from = f"(mean of {toys:,} toys)"
         scan.timing_s["toys"] = time.perf_counter() - t1
