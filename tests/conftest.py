@@ -15,27 +15,10 @@ import pytest
 
 
 def pytest_configure(config):
-    if not (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")):
-        _compile_c_modules_side_by_side()  # in each process that runs tests (not xdist's controller)
     if "BAYESFIT_CACHE_DIR" not in os.environ:
         folder = tempfile.mkdtemp(prefix="bayesfit-test-cache-")
         os.environ["BAYESFIT_CACHE_DIR"] = folder
         config._bayesfit_cache = folder
-
-
-def _compile_c_modules_side_by_side():
-    """Make PyTensor's default mode compile new C modules as bayesfit's MAP function does.
-
-    The tests compile many small functions of their own (components, gradients, PyMC's); with
-    PyTensor's default linker each C module parses Python's, NumPy's and the C++ library's
-    headers again. :mod:`bayesfit.backend.c_modules` parses them once (a precompiled header) and runs
-    the compilers side by side; the modules and the code that runs are the same.
-    """
-    import pytensor
-
-    from bayesfit.backend.c_modules import precompiling_mode
-
-    pytensor.config.mode = precompiling_mode()
 
 
 @functools.cache

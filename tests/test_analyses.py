@@ -349,7 +349,7 @@ def test_laplace_hessian_from_shared_directions_equals_the_whole_hessian(two_cat
                           constraints=[bf.GaussianConstraint(slopes, [-1.0, -2.0],
                                                              covariance=[[0.04, 0.01], [0.01, 0.09]])])
     problem = sim.prepare(two_categories)[0]
-    fn = map_function(problem.pymc_model(), problem.names, disk=False)[0]
+    fn = map_function(problem.pymc_model(), problem.names)[0]
     k = len(problem.names)
     x = problem.start
     whole = np.array([fn(x, e)[2] for e in np.eye(k)]).T

@@ -99,8 +99,8 @@ def test_the_scan_catches_what_compat_wraps():
     own = _own_private_names(trees)
     compat_file = PACKAGE / "backend" / "compat.py"
     found = "\n".join(_violations("compat.py", ast.parse(compat_file.read_text()), own))
-    for name in ("from iminuit._core import", "._run_exitfuncs", "._make_functions", "._get_from_key",
-                 "._add_to_cache", "._scheduler"):
+    for name in ("from iminuit._core import", "._run_exitfuncs", "._make_functions", "._prepare_dims_and_coords",
+                 "._wrap_with_lock"):
         assert name in found, name
 
 
@@ -133,19 +133,6 @@ def test_an_untested_nutpie_falls_back_to_nutpies_own_compilation_and_says_so_on
     assert len(lines) == 1
     assert lines[0].startswith(f"bayesfit: nutpie {compat.version_series('nutpie')} is not a tested version (0.0)")
     assert "compiling it in this process" in lines[0]
-
-
-def test_an_untested_pytensor_compiles_c_modules_its_own_way(untested, capsys):
-    import pytensor
-    from pytensor.compile.mode import get_default_mode
-
-    from bayesfit.backend.c_modules import PrecompilingVMLinker, precompiling_mode
-
-    with pytensor.config.change_flags(mode="FAST_RUN"):  # the tests' processes default to bayesfit's mode
-        assert isinstance(precompiling_mode().linker, PrecompilingVMLinker)
-        untested("pytensor")
-        assert precompiling_mode() is get_default_mode()
-    assert "C modules compiled one after the other" in capsys.readouterr().err
 
 
 def test_an_untested_iminuit_fits_without_silencing_it(untested):

@@ -1,7 +1,5 @@
 """Compile once, fit many: new data reuse the compiled functions and still give the right answer."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -91,57 +89,104 @@ def test_digest_follows_the_structure_not_the_data():
     assert digest(p5) != digest(p1)
 
 
-def test_disk_cache_gives_the_same_function(tmp_path, monkeypatch):
-    monkeypatch.setenv("BAYESFIT_CACHE_DIR", str(tmp_path))
-    model = bf.models.line_fit()
-    data = {"v": [0.0, 1.0, 2.0, 3.0, 4.0], "x": [0.1, 1.1, 1.9, 3.2, 3.9], "sigma": [0.1] * 5}
-    problem, _ = model.prepare(data)
+def test_padded_events_change_no_value_and_refits_reuse_the_compiled_code():
+    """Events padded to a fixed length with weight 0: log p, gradient and HVP as without padding,
+    against the same graph in PyTensor's Python linker; a refit whose count falls in the same
+    padded length compiles nothing (XLA's code is per length)."""
+    import jax
+
+    from bayesfit.backend.graphs import padded_events, padded_length
+    from tests.conftest import graph_mode
+
+    assert [padded_length(n) for n in (0, 1, 64, 65, 70, 1000)] == [64, 64, 64, 70, 70, 1021]
+    lengths = [padded_length(n) for n in range(1, 20_000)]
+    assert all(b >= a for a, b in zip(lengths, lengths[1:]))
+    assert max(padded_length(n) / n for n in range(65, 20_000)) < 2 ** 0.125 + 1e-3
+
+    model = dimuon_model.dimuon()
+    problem, _ = model.prepare(model.simulate(dimuon_model.TRUTH, 1000, 5), binned=False)
     pm_model = problem.pymc_model()
     compiled.clear_memory()
     fn, how = compiled.map_function(pm_model, problem.names)
     assert how == compiled.COMPILED
-    assert list(tmp_path.rglob("map-*.pkl"))
-    compiled.clear_memory()
-    fn2, how2 = compiled.map_function(pm_model, problem.names)
-    assert how2 == compiled.LOADED
-    x, v = problem.start + 0.1, np.ones(len(problem.names))
-    for a, b in zip(fn(x, v), fn2(x, v)):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
-    # A damaged cache file is recompiled, never fatal.
-    for f in tmp_path.rglob("map-*.pkl"):
+    data = compiled.model_data(pm_model)
+    assert len(padded_events(data)["events"]) == 1021 > len(data["events"]) == 1000
+
+    import pytensor
+    import pytensor.tensor as pt
+
+    flat, logp = compiled._map_logp(pm_model, problem.names)
+    grad = pt.grad(logp, flat)
+    v = pt.dvector("v")
+    reference = pytensor.function([flat, v], [logp, grad, pt.grad(pt.dot(grad, v), flat)], mode=graph_mode())
+    x = np.asarray(problem.start, dtype=float) * 1.001
+    for direction in np.eye(len(x))[:3]:
+        for got, want in zip(fn(x, direction), reference(x, direction)):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+    compiles = []
+    with jax.log_compiles(True):
+        import logging
+
+        class Count(logging.Handler):
+            def emit(self, record):
+                compiles.append(record.getMessage())
+
+        handler = Count()
+        logging.getLogger("jax").addHandler(handler)
+        try:
+            again, _ = model.prepare(model.simulate(dimuon_model.TRUTH, 1010, 6), binned=False)
+            fn2, how2 = compiled.map_function(again.pymc_model(), again.names)
+            fn2(x, np.zeros(len(x)))
+        finally:
+            logging.getLogger("jax").removeHandler(handler)
+    assert how2 == compiled.REUSED and fn2 is fn
+    assert not [m for m in compiles if "Compiling" in m]  # 1,010 events: padded to 1,021 as well
+
+
+def test_xla_code_is_kept_on_disk(tmp_path):
+    """A new process finds the MAP function's rewritten graph and XLA code in bayesfit's cache folder;
+    a damaged graph file is rewritten again, never fatal."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np, bayesfit as bf
+from bayesfit.backend import compiled
+problem, _ = bf.models.line_fit().prepare({"v": [0.0, 1.0, 2.0, 3.0], "x": [0.1, 1.1, 1.9, 3.2], "sigma": [0.1] * 4})
+fn, how = compiled.map_function(problem.pymc_model(), problem.names)
+print(how, repr(fn(problem.start + 0.1, np.ones(len(problem.names)))[0].item()))
+"""
+    env = {**__import__("os").environ, "BAYESFIT_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert list(tmp_path.rglob("xla/*")), "no XLA code stored"
+    assert list(tmp_path.rglob("map-*-graph.pkl")), "no rewritten graph stored"
+    second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout == second.stdout  # the same value from the stored code
+    assert first.stdout.startswith(compiled.COMPILED)
+    for f in tmp_path.rglob("map-*-graph.pkl"):
         f.write_bytes(b"not a pickle")
-    compiled.clear_memory()
-    assert compiled.map_function(pm_model, problem.names)[1] == compiled.COMPILED
+    third = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert third.stdout == first.stdout
 
 
-def test_a_second_process_waits_for_the_compilation_and_loads_it(tmp_path, monkeypatch):
-    """While another process holds a structure's lock, map_function waits, says so, then loads."""
-    import threading
+def test_the_jax_erfcx_matches_scipy():
+    """PyTensor's Erfcx has no JAX translation of its own: bayesfit's, against scipy's erfcx."""
+    import jax
+    import pytensor.tensor as pt
+    from scipy import special
 
-    from filelock import FileLock
+    from bayesfit.backend.jax_functions import jaxify
 
-    monkeypatch.setenv("BAYESFIT_CACHE_DIR", str(tmp_path))
-    problem, _ = bf.models.line_fit().prepare(
-        {"v": [0.0, 1.0, 2.0], "x": [0.1, 1.1, 1.9], "sigma": [0.1] * 3})
-    pm_model = problem.pymc_model()
-    compiled.clear_memory()
-    compiled.map_function(pm_model, problem.names)
-    [path] = tmp_path.rglob("map-*.pkl")
-    compiled.clear_memory()
-    other = FileLock(f"{path}.lock")  # "another process", compiling this structure
-    other.acquire()
-    said, got = [], []
-    waiter = threading.Thread(target=lambda: got.append(
-        compiled.map_function(pm_model, problem.names, announce=said.append)))
-    waiter.start()
-    deadline = time.monotonic() + 60  # on a busy machine the graph digest alone can take seconds
-    while not said and time.monotonic() < deadline:
-        time.sleep(0.05)
-    waiter.join(0.5)
-    assert waiter.is_alive() and said == [compiled.WAITING]  # it waits, and goes no further
-    other.release()
-    waiter.join(60)
-    assert said == [compiled.WAITING, compiled.LOADED] and got[0][1] == compiled.LOADED
+    x = pt.dvector("x")
+    f, _, _ = jaxify([pt.erfcx(x)], [x])
+    grid = np.concatenate([np.linspace(-20, 26, 2001), np.logspace(1.4, 3, 50)])
+    np.testing.assert_allclose(np.asarray(f(grid)[0]), special.erfcx(grid), rtol=3e-8)
+    near = grid[grid < 25]
+    np.testing.assert_allclose(np.asarray(f(near)[0]), special.erfcx(near), rtol=5e-15)
+    slope = jax.vmap(jax.grad(lambda t: f(t[None])[0][0]))(near[near < 10])
+    np.testing.assert_allclose(np.asarray(slope), 2 * near[near < 10] * special.erfcx(near[near < 10]) - 2 / np.sqrt(np.pi),
+                               rtol=1e-11, atol=1e-14)
 
 
 def test_numba_cache_fill_runs_beside_and_can_be_stopped(tmp_path, monkeypatch):

@@ -99,18 +99,11 @@ def test_serial_and_parallel_sums_agree(monkeypatch):
     assert called == [1]
 
 
-def _map_derivatives(problem, x, *, in_python=False):
-    """∇ and ∇² of −log p from the MAP function (PyTensor's autodiff of the PyMC graph).
+def _map_derivatives(problem, x):
+    """∇ and ∇² of −log p from the MAP function (JAX's autodiff of the PyMC graph)."""
+    from bayesfit.backend.compiled import map_function
 
-    ``in_python``: the same function evaluated in PyTensor's Python linker, for a structure no
-    fit compiles (gcc would spend ~20 s of CPU on it for one test).
-    """
-    from bayesfit.backend.compiled import _compile_map, _map_logp, map_function
-
-    if in_python:
-        fn = _compile_map(*_map_logp(problem.pymc_model(), problem.names), problem.names, mode=graph_mode())
-    else:
-        fn = map_function(problem.pymc_model(), problem.names, disk=False)[0]
+    fn = map_function(problem.pymc_model(), problem.names)[0]
     _, grad, _ = fn(x, np.zeros(len(x)))
     return -grad, -np.array([fn(x, v)[2] for v in np.eye(len(x))])
 
@@ -146,7 +139,7 @@ def test_derivatives_with_a_fixed_and_a_shared_parameter():
     problem = model.prepare(simulate(1_000, rng=np.random.default_rng(4)), binned=False)[0]
     assert problem.nll_grad is not None and problem.names == ["mu", "sigma", "n", "f_sig"]
     x = np.array([10.57, 0.043, 4.0, 0.62])
-    grad, hess = _map_derivatives(problem, x, in_python=True)
+    grad, hess = _map_derivatives(problem, x)
     np.testing.assert_allclose(problem.nll_grad(x), grad, rtol=1e-8)
     np.testing.assert_allclose(problem.nll_hessian(x), hess, rtol=1e-7, atol=1e-7 * np.abs(hess).max())
 

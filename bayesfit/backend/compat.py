@@ -11,8 +11,6 @@ feature                   what it gives, and the public path without it
 ``nutpie_disk_cache``     nutpie's sampler model from numba callbacks cached on disk, and
                           PyTensor's float64 ``erfcx`` made cacheable; without it
                           ``nutpie.compile_pymc_model`` compiles the model in every process
-``c_side_by_side``        the MAP + Laplace function's C modules compiled one ``g++`` per
-                          core; without it PyTensor compiles them one after the other
 ``numba_op_cache_key``    the one-pass likelihood Op's numba code stored in PyTensor's numba
                           cache; without it PyTensor's plain registration (compiled per process)
 ``quiet_minuit``          iminuit's C++ messages kept out of the terminal during MIGRAD;
@@ -49,7 +47,7 @@ import numpy as np
 
 __all__ = ["TESTED", "PRIVATE_NAMES", "FEATURES", "supported", "missing_private_names", "version_series",
            "nutpie_internals", "pytensor_numba_cache", "register_cacheable_erfcx", "register_numba_op",
-           "module_cache_lookup", "module_cache_add", "vm_linker_schedule", "quiet_minuit", "run_exit_handlers"]
+           "quiet_minuit", "run_exit_handlers"]
 
 #: The release series whose internals bayesfit was tested with, per distribution.
 TESTED = {
@@ -80,12 +78,6 @@ PRIVATE_NAMES = {
         ("pytensor.link.numba.dispatch.scalar", "scalar_op_cache_key"),
         ("llvmlite.binding", "add_symbol"),
     ),
-    "c_side_by_side": (
-        ("pytensor.link.c.cmodule", "ModuleCache._get_from_key"),
-        ("pytensor.link.c.cmodule", "ModuleCache._get_from_hash"),
-        ("pytensor.link.c.cmodule", "ModuleCache._add_to_cache"),
-        ("pytensor.link.vm", "VMLinker"),
-    ),
     "numba_op_cache_key": (
         ("pytensor.link.numba.dispatch.basic", "register_funcify_default_op_cache_key"),
     ),
@@ -101,7 +93,6 @@ PRIVATE_NAMES = {
 FEATURES = {
     "nutpie_disk_cache": (("nutpie", "pytensor", "numba", "llvmlite"),
                           "disk cache of the sampler model not supported, compiling it in this process"),
-    "c_side_by_side": (("pytensor",), "C modules compiled one after the other, not side by side"),
     "numba_op_cache_key": (("pytensor",), "the di-muon likelihood kernel is compiled in each process"),
     "quiet_minuit": (("iminuit",), "iminuit's own messages may appear in the output"),
     "quick_exit": (("python",), "the command line exits through the interpreter's usual teardown"),
@@ -313,55 +304,6 @@ def register_numba_op(op_class):
     from pytensor.link.numba.dispatch import numba_funcify
 
     return numba_funcify.register(op_class)
-
-
-# --- PyTensor's C module cache (feature "c_side_by_side") -------------------------------------
-def module_cache_lookup(cache, key, module_hash=None):
-    """Return the module PyTensor's ``ModuleCache`` holds under ``key`` (or ``module_hash``), else None.
-
-    Parameters
-    ----------
-    cache : pytensor.link.c.cmodule.ModuleCache
-    key : tuple
-        A ``CLinker.cmodule_key()``.
-    module_hash : str, optional
-
-    Returns
-    -------
-    module or None
-    """
-    found = cache._get_from_key(key)
-    if found is None and module_hash is not None:
-        found = cache._get_from_hash(module_hash, key)
-    return found
-
-
-def module_cache_add(cache, module, key, module_hash):
-    """Add a compiled module to PyTensor's ``ModuleCache``, as ``ModuleCache.module_from_key`` does.
-
-    Parameters
-    ----------
-    cache : pytensor.link.c.cmodule.ModuleCache
-    module : module
-    key : tuple
-    module_hash : str
-    """
-    cache.module_from_name[module.__file__] = module
-    cache.module_hash_to_key_data[module_hash] = cache._add_to_cache(module, key, module_hash)
-
-
-def vm_linker_schedule(linker):
-    """Return the scheduler a PyTensor ``VMLinker`` was built with.
-
-    Parameters
-    ----------
-    linker : pytensor.link.vm.VMLinker
-
-    Returns
-    -------
-    callable or None
-    """
-    return linker._scheduler
 
 
 # --- iminuit (feature "quiet_minuit") ---------------------------------------------------------

@@ -2,43 +2,36 @@
 
 A fit needs two compiled programs besides the maximum-likelihood NLL (numpy and numba, which
 compile nothing per fit): the MAP + Laplace function (log p, its gradient and a
-Hessian-vector product, PyTensor's C backend) and nutpie's sampler model (numba). Both take
-the data as *inputs*: the PyMC models hold events, bin counts or measurements in ``pm.Data``
-containers of unfixed length, so a structure (components, window, parameters' bounds and
-priors, binned or unbinned, number of bins) is compiled once and every new dataset, of any
-size, is swapped in.
+Hessian-vector product, JAX: :mod:`bayesfit.backend.jax_functions`) and nutpie's sampler model
+(numba). Both take the data as *inputs*: the PyMC models hold events, bin counts or
+measurements in ``pm.Data`` containers of unfixed length, so a structure (components, window,
+parameters' bounds and priors, binned or unbinned, number of bins) is compiled once and every
+new dataset, of any size, is swapped in.
 
-Two caches, both keyed by a digest of the PyTensor graph itself (its operations, constants
-and input types, not the data) and of :data:`bayesfit.backend.graphs.SKIPPED_REWRITES`, so any change to the model
-gives a new entry and never a stale one:
+The caches are keyed by a digest of the PyTensor graph itself (its operations, constants and
+input types, not the data) and of :data:`bayesfit.backend.graphs.SKIPPED_REWRITES`, so any
+change to the model gives a new entry and never a stale one:
 
 - **in memory**, for the life of the process: a second :func:`bayesfit.fit` of the same
   structure compiles nothing (``result.json`` records ``"reused in process"``). This is what
   toys, coverage studies and notebooks re-running a cell rely on;
-- **on disk**: the MAP + Laplace function, and the two PyTensor functions nutpie's model is
-  built from, are pickled after their first compilation and loaded in about a second each by
-  later processes (PyTensor skips its graph rewriting; the C modules come from PyTensor's own
-  compile cache, the numba code from its numba cache). The folder is :func:`bayesfit.backend.store.cache_dir`:
-  ``$BAYESFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/bayesfit``, else ``~/.cache/bayesfit``; one
-  subfolder per version of Python, PyTensor, PyMC and bayesfit (and file per nutpie version).
-  Delete it at any time.
+- **on disk**, in :func:`bayesfit.backend.store.cache_dir` (``$BAYESFIT_CACHE_DIR``, else
+  ``$XDG_CACHE_HOME/bayesfit``, else ``~/.cache/bayesfit``; one subfolder per version of
+  Python, PyTensor, PyMC and bayesfit; delete it at any time): the rewritten log p graph of
+  the MAP + Laplace function and XLA's code of it (``xla/``, JAX's persistent compilation
+  cache), so a later process skips PyTensor's rewriting and XLA's compilation and only
+  translates and traces the graph; and the two PyTensor functions nutpie's model is built from, pickled after their first compilation (their numba code in PyTensor's
+  numba cache, ``pytensor.config.base_compiledir``/numba).
 
-The MAP + Laplace function's C modules are compiled side by side, one ``g++`` per core
-(:mod:`bayesfit.backend.c_modules`). nutpie's compiled model is built by
-:func:`bayesfit.backend.nutpie_callbacks.compile_model`: its numba C callbacks and the PyTensor numba
-functions they call are stored in PyTensor's numba cache (``pytensor.config.base_compiledir``/
-numba), so a later process loads them (about 1.5 s for the di-muon model on two cores, against
-about 23 s for nutpie's own callbacks, which numba cannot cache); then ``with_data`` swaps the
-data in. PyTensor's C
-modules live in ``pytensor.config.compiledir`` and numba's kernels in their package's
-``__pycache__`` (or ``$NUMBA_CACHE_DIR``); both are reused across processes. With
-``sampler="pymc"``, ``pymc.sample`` compiles its own functions on every call (a PyMC
-limitation); nutpie, the default, does not. A structure missing from the numba cache is
-compiled first in a child process (:func:`start_numba_cache_fill`, started by the engine
-before the MAP + Laplace compilation so that the two run side by side), so that every
+nutpie's compiled model is built by :func:`bayesfit.backend.nutpie_callbacks.compile_model`:
+its numba C callbacks and the PyTensor numba functions they call are stored in PyTensor's
+numba cache, so a later process loads them (about 1.5 s for the di-muon model on two cores,
+against about 23 s for nutpie's own callbacks, which numba cannot cache); then ``with_data``
+swaps the data in. With ``sampler="pymc"``, ``pymc.sample`` compiles its own functions on
+every call (a PyMC limitation); nutpie, the default, does not. A structure missing from the
+numba cache is compiled first in a child process (:func:`start_numba_cache_fill`, started by
+the engine before the MAP + Laplace fit so that the two run side by side), so that every
 process samples with the same, cache-loaded code and a seed fixes the draws.
-
-Both are compiled with PyTensor's default rewrites less :data:`bayesfit.backend.graphs.SKIPPED_REWRITES`.
 
 A compiled function holds the data of the fit that uses it, so fits of one structure must not
 run at the same time in threads of one process; run parallel fits in separate processes.
@@ -60,18 +53,18 @@ from pathlib import Path
 import numpy as np
 
 from bayesfit.backend import store
-from bayesfit.backend.graphs import SKIPPED_REWRITES, model_data, set_shared, storable_data
-from bayesfit.backend.store import WAITING, cache_dir
+from bayesfit.backend.graphs import SKIPPED_REWRITES, model_data, set_shared
+from bayesfit.backend.store import cache_dir
 
 __all__ = ["cache_dir", "graph_digest", "map_function", "nuts_model", "model_data", "clear_memory",
-           "start_numba_cache_fill", "COMPILED", "REUSED", "LOADED", "WAITING"]
+           "start_numba_cache_fill", "COMPILED", "REUSED"]
 
 _MEMORY: dict = {}
 #: Cache keys of the model objects already seen (weak: a model no longer used is dropped).
 _KEYS = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 #: What :func:`map_function` and :func:`nuts_model` report about the compiled work they hand out.
-COMPILED, REUSED, LOADED = "compiled", "reused in process", "loaded from the disk cache"
+COMPILED, REUSED = "compiled", "reused in process"
 
 
 def clear_memory():
@@ -151,33 +144,6 @@ def graph_digest(outputs, extra=()) -> str:
 
 
 # --- the MAP + Laplace function ------------------------------------------------------------
-@dataclasses.dataclass
-class MapFunction:
-    """log p, ∇log p and a Hessian-vector product of a model, on natural parameters.
-
-    Call it as ``fn(x, v) -> (logp, grad, hvp)``; :meth:`set_data` swaps the data in.
-    """
-
-    function: object
-    names: tuple
-
-    def __call__(self, x, v):
-        return self.function(x, v)
-
-    @property
-    def data_names(self) -> list:
-        """Return the names of the data containers the function reads."""
-        return [s.name for s in self.function.get_shared()]
-
-    def set_data(self, data: dict):
-        """Give the function new data, ``{container name: array}`` (any length).
-
-        Containers the function does not read (a model's data that do not enter log p) are
-        ignored: they cannot change its values.
-        """
-        set_shared(self.function.get_shared(), data)
-
-
 def _map_logp(model, names):
     """Return ``(flat, logp)``: log p of the natural parameters joined in one vector, no Jacobian."""
     from pymc.model.transform.conditioning import remove_value_transforms
@@ -191,25 +157,6 @@ def _map_logp(model, names):
     point = {v.name: np.zeros(()) for v in values}
     [logp], flat = join_nonshared_inputs(point, [natural.logp(jacobian=False)], values)
     return flat, logp
-
-
-def _compile_map(flat, logp, names, mode=None):
-    """Return the :class:`MapFunction` of ``logp``; ``mode`` replaces bayesfit's C mode (tests)."""
-    import pytensor
-    import pytensor.tensor as pt
-
-    # Forward-over-reverse: d/dx (∇log p · v), exact, one extra backward pass, and far cheaper
-    # to compile than a symbolic Hessian of a large likelihood graph.
-    grad = pt.grad(logp, flat)
-    direction = pt.dvector("direction")
-    hvp = pt.grad(pt.dot(grad, direction), flat)
-    if mode is None:
-        from bayesfit.backend.c_modules import precompiling_mode
-
-        mode = precompiling_mode().excluding(*SKIPPED_REWRITES)  # C modules side by side
-    function = pytensor.function([flat, direction], [logp, grad, hvp], on_unused_input="ignore", mode=mode)
-    function.maker.mode = pytensor.compile.mode.get_default_mode()  # what a pickle records and reloads with
-    return MapFunction(function, tuple(names))
 
 
 def _structure_key(model, tag, build):
@@ -235,8 +182,8 @@ def _no_blas_note():
         yield
 
 
-def map_function(model, names, *, disk=True, announce=None):
-    """Return the compiled MAP + Laplace function of ``model``, holding the model's data.
+def map_function(model, names, *, announce=None):
+    """Return the MAP + Laplace function of ``model`` (JAX), holding the model's data.
 
     Parameters
     ----------
@@ -244,50 +191,45 @@ def map_function(model, names, *, disk=True, announce=None):
         Its free variables ``names`` are scalars; its data are ``pm.Data`` containers, whose
         current values the returned function reads.
     names : sequence of str
-    disk : bool
-        Use the on-disk cache (see the module docstring).
     announce : callable, optional
-        Called as ``announce(COMPILED)`` just before compiling and ``announce(LOADED)`` before
-        loading from disk; not for a function reused in memory. ``announce(WAITING)`` first
-        when another process is compiling the same structure (it then loads that one's).
+        Called as ``announce(COMPILED)`` just before building the function; not for a
+        function reused in memory.
 
     Returns
     -------
-    (MapFunction, str)
-        The function, and how it was obtained: :data:`COMPILED`, :data:`REUSED` or
-        :data:`LOADED`.
+    (bayesfit.backend.jax_functions.JaxMapFunction, str)
+        The function, and how it was obtained: :data:`COMPILED` (in this process; XLA's code
+        may come from JAX's cache on disk) or :data:`REUSED`.
     """
+    from bayesfit.backend.jax_functions import map_function_of, rewritten_graph, use_compilation_cache
+
     names = tuple(names)
-    graph = {}
+    built = {}
 
     def digest():
-        graph["flat"], graph["logp"] = _map_logp(model, names)
-        return graph_digest([graph["logp"]], extra=names)
+        built["flat"], built["logp"] = _map_logp(model, names)
+        return graph_digest([built["logp"]], extra=names)
 
     key = _structure_key(model, ("map", names), digest)
     with _LOCK:
         fn = _MEMORY.get(key)
     how = REUSED
     if fn is None:
-        path = cache_dir() / f"{key}.pkl"
-        with store.structure_lock(path, announce) if disk else contextlib.nullcontext():
-            if disk and path.exists():
-                if announce is not None:
-                    announce(LOADED)
-                with _no_blas_note():
-                    fn = store.load(path)
-            how = LOADED
-            if not isinstance(fn, MapFunction) or fn.names != names:
-                if announce is not None:
-                    announce(COMPILED)
-                if not graph:
-                    graph["flat"], graph["logp"] = _map_logp(model, names)
-                with _no_blas_note():
-                    fn = _compile_map(graph["flat"], graph["logp"], names)
-                how = COMPILED
-                if disk:
-                    fn.set_data(storable_data(model_data(model)))  # a small file
-                    store.save(path, fn)
+        if announce is not None:
+            announce(COMPILED)
+        use_compilation_cache(cache_dir() / "xla")
+        path = cache_dir() / f"{key}-graph.pkl"
+        graph = store.load(path)  # the rewritten log p graph of an earlier process: no rewriting
+        with _no_blas_note():
+            if not (isinstance(graph, tuple) and len(graph) == 3):
+                if not built:
+                    built["flat"], built["logp"] = _map_logp(model, names)
+                graph = rewritten_graph([built["logp"]], [built["flat"]])
+                store.save(path, graph)
+            fn = map_function_of(graph, names, model_data(model))
+            # compile now, for the data's padded length, so that the time is the compilation's
+            fn(np.zeros(len(names)), np.zeros(len(names)))
+        how = COMPILED
         with _LOCK:
             _MEMORY[key] = fn
     fn.set_data(model_data(model))
@@ -429,8 +371,8 @@ def start_numba_cache_fill(model):
     draws whatever the state of the caches. A marker file in the cache folder records that the
     structure is there; a failed child only costs that guarantee, never the fit.
 
-    The engine starts the child before the MAP + Laplace fit, whose compilation (PyTensor's C
-    backend, gcc processes) then runs beside it, and waits for it in :func:`nuts_model`. The
+    The engine starts the child before the MAP + Laplace fit, whose compilation (JAX) then
+    runs beside it, and waits for it in :func:`nuts_model`. The
     child holds a file lock per structure and marks the structure done itself, so a second
     process needing the same structure meanwhile waits and compiles nothing.
 

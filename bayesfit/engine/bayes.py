@@ -2,7 +2,7 @@
 
 :func:`find_map_laplace` finds the posterior mode in the model's natural (constrained)
 parameters and returns the Laplace covariance, the inverse of the Hessian of
-``-log posterior`` there, computed by PyTensor's automatic differentiation. With flat priors
+``-log posterior`` there, from JAX's automatic differentiation of the PyMC graph. With flat priors
 the mode is the maximum-likelihood point and the Laplace covariance is the HESSE one, which
 is what the comparison checks.
 

@@ -386,7 +386,7 @@ def mle_lines(problem, mle) -> str:
 
 def _bayesian_fits(problem, mle, log, timing, compiled, *, sample, draws, tune, chains, seed, sampler, progressbar):
     """Run MAP + Laplace and, with ``sample``, NUTS; return ``(map_, idata)`` (see :func:`run_fits`)."""
-    from bayesfit.backend.compiled import COMPILED, LOADED, WAITING, cache_dir, map_function, nuts_model, start_numba_cache_fill
+    from bayesfit.backend.compiled import COMPILED, map_function, nuts_model, start_numba_cache_fill
 
     names = problem.names
     model = problem.pymc_model()
@@ -405,10 +405,8 @@ def _bayesian_fits(problem, mle, log, timing, compiled, *, sample, draws, tune, 
                         "(first run of this model only) ...")
         fn, compiled["map_laplace"] = _obtain(log, timing, "map_laplace_compile", partial(map_function, model, names), {
             COMPILED: "compiling the posterior's log p, gradient and Hessian-vector product for MAP + Laplace "
-                      f"(first run of this model only, then cached in {cache_dir()}) ...",
-            LOADED: "loading the compiled MAP + Laplace functions from the disk cache ...",
-            WAITING: "another process is compiling this model's MAP + Laplace functions; waiting for it ..."})
-        with _stage(log, "posterior mode and Laplace covariance (PyMC/PyTensor)", timing, "map_laplace"):
+                      "(JAX, once per process) ..."})
+        with _stage(log, "posterior mode and Laplace covariance (PyMC graph, JAX)", timing, "map_laplace"):
             # From the MLE when MIGRAD found one: a warm start, a few evaluations of the graph
             # instead of a hundred. The mode is found and checked (distance to it below 1e-3 σ)
             # with the PyMC graph's own gradient and Hessian, so MAP = MLE stays a comparison

@@ -97,7 +97,7 @@ class FitResult:
         What :func:`bayesfit.fit` decided for the user (binning, dropped values).
     compiled : dict
         How each compiled stage got its functions: ``{"map_laplace": ..., "nuts": ...}``, each
-        ``"compiled"``, ``"loaded from the disk cache"`` or ``"reused in process"``
+        ``"compiled"`` or ``"reused in process"``
         (:mod:`bayesfit.backend.compiled`).
     ppc : dict or None
         The posterior-predictive check (:func:`posterior_predictive`), with a posterior.

@@ -35,6 +35,7 @@ import numpy as np
 import pytensor.tensor as pt
 from scipy import optimize, stats
 
+from bayesfit.backend.graphs import EVENT_WEIGHTS, EVENTS
 from bayesfit.core.io import InputError
 from bayesfit.core.sizes import MAX_EVENT_MAGNITUDE, MIN_WINDOW_RELATIVE_WIDTH, MIN_WINDOW_WIDTH
 from bayesfit.core.parameter import Derived, Parameter, free_parameters, guessed_parameters, named_derived, value_of
@@ -533,7 +534,8 @@ class WindowProblem(Problem):
         if key not in cache:
             cache[key] = build()
         pm_model = cache[key]
-        pm.set_data(self.model_data(), model=pm_model)
+        held = {v.name for v in pm_model.data_vars}  # the sampling model has no event weights
+        pm.set_data({k: v for k, v in self.model_data().items() if k in held}, model=pm_model)
         return pm_model
 
     def release_constraints(self):
@@ -546,7 +548,7 @@ class WindowProblem(Problem):
         if self.fit_bins is not None:
             out = {f"{prefix}counts": self.fit_counts}
         else:
-            out = {f"{prefix}events": self.data}
+            out = {f"{prefix}{EVENTS}": self.data, f"{prefix}{EVENT_WEIGHTS}": np.ones(len(self.data))}
         out.update(self.constraint_terms.observed)
         return out
 
@@ -592,10 +594,13 @@ class WindowProblem(Problem):
             if model.extended:
                 loglike = loglike - pt.sum(pt.exp(log_nu))
         else:
-            x = pm.Data(f"{prefix}events", self.data)
+            x = pm.Data(f"{prefix}{EVENTS}", self.data)
+            # a weight per event, 1 each: a compiled function of fixed length pads the events
+            # with weight 0 (bayesfit.backend.graphs.padded_events)
+            weights = pm.Data(f"{prefix}{EVENT_WEIGHTS}", np.ones(len(self.data)))
             ll = pt.logsumexp(pt.stack([lw + c.pt_logpdf(x, c.values(free), self.lo, self.hi)
                                         for lw, c in zip(log_w, model.components)]), axis=0)
-            loglike = pt.sum(ll)
+            loglike = pt.sum(weights * ll)
             if model.extended:
                 loglike = loglike - pt.sum(pt.exp(pt.stack(log_w)))
         return pm.Potential(f"{prefix}loglike", loglike)
