@@ -912,13 +912,13 @@ def _terminate(signum, frame):
 
 
 @contextlib.contextmanager
-def _terminate_not_swallowed():
-    """Deliver SIGTERM again if its exit was raised where Python ignores exceptions.
+def _stop_not_swallowed():
+    """Deliver SIGTERM or Ctrl-C again if its exception was raised where Python ignores exceptions.
 
-    A signal lands between any two bytecodes, also inside a weak-reference callback or a
-    ``__del__`` (matplotlib's transforms have many): Python prints "Exception ignored" there and
-    carries on. The exit is then sent again, from a timer thread, to arrive at an ordinary point
-    of the main thread.
+    A signal lands between any two bytecodes, also inside a weak-reference callback, a
+    ``__del__`` (matplotlib's transforms have many) or a garbage-collector callback (JAX has
+    one): Python prints "Exception ignored" there and carries on. The signal is then sent
+    again, from a timer thread, to arrive at an ordinary point of the main thread.
     """
     import signal
     import threading
@@ -926,9 +926,10 @@ def _terminate_not_swallowed():
     previous = sys.unraisablehook
 
     def hook(unraisable):
-        if isinstance(unraisable.exc_value, _Terminated):
-            threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGTERM)).start()
-            return
+        for kind, sig in ((_Terminated, signal.SIGTERM), (KeyboardInterrupt, signal.SIGINT)):
+            if isinstance(unraisable.exc_value, kind):
+                threading.Timer(0.01, os.kill, (os.getpid(), sig)).start()
+                return
         previous(unraisable)
 
     sys.unraisablehook = hook
@@ -976,7 +977,7 @@ def main(argv=None) -> int:
     import signal
 
     try:
-        with interrupts.handling(_terminate, (signal.SIGTERM,)), _terminate_not_swallowed():
+        with interrupts.handling(_terminate, (signal.SIGTERM,)), _stop_not_swallowed():
             return _run(argv)
     except BrokenPipeError:
         # The reader of stdout stopped (``| head``): the files are written, nothing is lost;

@@ -117,24 +117,28 @@ def test_signal_test_stopped(tmp_path, sig):
     _no_child_left(children)
 
 
-def test_a_sigterm_exit_swallowed_by_a_callback_is_delivered_again():
-    """SIGTERM raised inside a weak-reference callback is printed and ignored by Python; the CLI sends it again."""
+@pytest.mark.parametrize("which", ["SIGTERM", "SIGINT"])
+def test_a_stop_swallowed_by_a_callback_is_delivered_again(which):
+    """SIGTERM's exit or Ctrl-C's KeyboardInterrupt raised inside a weak-reference or garbage-collector
+    callback is printed and ignored by Python; the CLI sends the signal again."""
     import signal
     import time
     import types
 
-    from bayesfit.cli import _Terminated, _terminate_not_swallowed
+    from bayesfit.cli import _stop_not_swallowed, _Terminated
 
+    sig = getattr(signal, which)
+    exc = _Terminated(143) if which == "SIGTERM" else KeyboardInterrupt()
     seen = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    previous = signal.signal(sig, lambda signum, frame: seen.append(signum))
     try:
-        with _terminate_not_swallowed():
-            sys.unraisablehook(types.SimpleNamespace(exc_value=_Terminated(143), exc_type=_Terminated,
+        with _stop_not_swallowed():
+            sys.unraisablehook(types.SimpleNamespace(exc_value=exc, exc_type=type(exc),
                                                     exc_traceback=None, err_msg=None, object=None))
             for _ in range(100):
                 if seen:
                     break
                 time.sleep(0.01)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert seen == [signal.SIGTERM]
+        signal.signal(sig, previous)
+    assert seen == [sig]

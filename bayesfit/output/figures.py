@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 
 import matplotlib.pyplot as plt
 
@@ -64,7 +65,12 @@ def save_in_child(figures, folder):
     if not figures or not sys.platform.startswith("linux"):
         return None
     try:
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python warns that forking a process with threads (JAX's, numba's) may deadlock the
+            # child; this child only renders figures with matplotlib and leaves by os._exit,
+            # taking no lock those threads could hold
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+            pid = os.fork()
     except OSError:
         return None
     if pid == 0:  # the child: save, then leave without any of the parent's clean-up
