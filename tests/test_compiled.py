@@ -248,3 +248,23 @@ def test_skipped_rewrites_are_pytensor_rewrites_and_are_skipped():
            for mode in (plain, plain.excluding(*compiled.SKIPPED_REWRITES))]
     assert "/" not in ops[0], ops[0]  # distributed: the divisions are gone
     assert ops[1].count("/") == 2, ops[1]  # left as written (fused into one loop)
+
+
+def test_a_seed_gives_the_same_draws_in_a_cold_and_a_warm_process(tmp_path):
+    """The first process of a structure (rewriting the graph, XLA compiling) and the next one (both
+    from the disk cache) start NUTS at the same MAP and draw the same samples."""
+    import subprocess
+    import sys
+
+    import arviz as az
+
+    env = {**__import__("os").environ, "BAYESFIT_CACHE_DIR": str(tmp_path / "cache")}
+    draws = []
+    for run in ("cold", "warm"):
+        out = tmp_path / run
+        subprocess.run([sys.executable, "-m", "bayesfit", "weighted-mean", "--sample", "--draws", "200", "--tune",
+                        "200", "--chains", "2", "--seed", "5", "--no-progress", "--out", str(out)],
+                       env=env, check=True, capture_output=True)
+        draws.append(az.from_netcdf(out / "posterior.nc").posterior["mean"].values)
+    assert list((tmp_path / "cache").rglob("map-*-graph.pkl"))  # the warm run had the cache to use
+    np.testing.assert_array_equal(draws[0], draws[1])

@@ -16,6 +16,11 @@ the compiled code unless its count crosses into the next length (at most 9 % lon
 
 Use :func:`map_function_of` through :func:`bayesfit.backend.compiled.map_function`, which adds
 the caches; nothing else in bayesfit needs JAX.
+
+Process-wide effects to know about, from the first MAP + Laplace fit on: JAX computes in double
+precision (``jax_enable_x64``), keeps compiled code in bayesfit's cache folder, and PyTensor's
+``Erfcx`` has a JAX translation (bayesfit's, see ``_register_erfcx``); a user's own JAX code in the same
+process sees all three.
 """
 
 from __future__ import annotations
@@ -95,11 +100,14 @@ def use_compilation_cache(folder):
     with _SETUP:
         if _CACHE_DIR:
             return
-        folder.mkdir(parents=True, exist_ok=True)
+        _CACHE_DIR.append(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a read-only home: XLA compiles in every process, the fit goes on
+            return
         jax.config.update("jax_compilation_cache_dir", str(folder))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-        _CACHE_DIR.append(folder)
 
 
 def rewritten_graph(outputs, inputs):
