@@ -228,25 +228,27 @@ def bench_structures(draws=1000, tune=1000, shipped=SHIPPED, users=tuple(USER_MO
     """
     out = {"user": {}, "shipped": {}, "draws": draws, "tune": tune}
     for name in users:
-        with tempfile.TemporaryDirectory() as folder:
-            env = _cold_env(folder)
-            row = {}
-            for label in ("cold", "warm"):
-                say(f"{name}: bayesfit, {label} ...")
-                row[label] = _child(["--one", name, "--draws", str(draws), "--tune", str(tune)], env)
+        row = _cold_then_warm(lambda env: _child(["--one", name, "--draws", str(draws), "--tune", str(tune)], env),
+                              f"{name}: bayesfit", say)
         with tempfile.TemporaryDirectory() as folder:
             say(f"{name}: iminuit + numba_stats, cold ...")
             row["peer"] = _child(["--peer", name], _cold_env(folder))
         out["user"][name] = row
     for name in shipped:
-        with tempfile.TemporaryDirectory() as folder:
-            env = _cold_env(folder)
-            row = {}
-            for label in ("cold", "warm"):
-                say(f"{name}: python -m bayesfit {name}, {label} ...")
-                row[label] = _shipped(name, draws, tune, env)
-        out["shipped"][name] = row
+        out["shipped"][name] = _cold_then_warm(lambda env: _shipped(name, draws, tune, env),
+                                               f"{name}: python -m bayesfit {name}", say)
     return out
+
+
+def _cold_then_warm(run, title, say) -> dict:
+    """Return ``{"cold": run(env), "warm": run(env)}``: two processes sharing one new set of cache folders."""
+    row = {}
+    with tempfile.TemporaryDirectory() as folder:
+        env = _cold_env(folder)
+        for label in ("cold", "warm"):
+            say(f"{title}, {label} ...")
+            row[label] = run(env)
+    return row
 
 
 def _fmt(v):

@@ -48,3 +48,30 @@ def test_the_plain_pymc_peer_has_our_likelihood():
     for _ in range(4):
         values = [rng.uniform(lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo)) for lo, hi in problem.bounds]
         assert float(loglike(*values)) == pytest.approx(-problem.nll(values), rel=1e-10)
+
+
+_spec_s = importlib.util.spec_from_file_location("structures", Path(__file__).parents[1] / "benchmarks" / "structures.py")
+structures = importlib.util.module_from_spec(_spec_s)
+_spec_s.loader.exec_module(structures)
+
+
+@pytest.mark.parametrize("name", sorted(structures.USER_MODELS))
+def test_the_structure_benchmarks_peer_fits_the_same_model(name):
+    """iminuit + numba_stats in the new-structure benchmark: the peer's density is bayesfit's model,
+    normalised on the window, at the start values (the timings compare the same fits)."""
+    from scipy import integrate
+
+    model, _, _ = structures.USER_MODELS[name]()
+    pdf, names, starts, _ = structures._peer_pdf(name)
+    assert sorted(names) == sorted(p.name for p in model.params)
+    lo, hi = float(model.lo), float(model.hi)
+    total, _ = integrate.quad(lambda x: pdf(np.array([x]), *starts)[0], lo, hi, limit=200, points=[starts[0]])
+    assert total == pytest.approx(1.0, abs=1e-6)
+    x = np.linspace(lo, hi, 101)[1:-1]
+    start = dict(zip(names, starts))
+    problem, _ = model.prepare(model.simulate([start[p.name] for p in model.params], 500, 3), binned=False)
+    values = np.array([start[p.name] for p in problem.params])
+    ours = -problem.nll(values)
+    theirs = np.sum(np.log(pdf(problem.data, *starts)))
+    assert ours == pytest.approx(theirs, rel=1e-9)
+    assert np.all(np.isfinite(pdf(x, *starts)))
