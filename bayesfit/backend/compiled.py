@@ -20,8 +20,9 @@ change to the model gives a new entry and never a stale one:
   Python, PyTensor, PyMC and bayesfit; delete it at any time): the rewritten log p graph of
   the MAP + Laplace function and XLA's code of it (``xla/``, JAX's persistent compilation
   cache), so a later process skips PyTensor's rewriting and XLA's compilation and only
-  translates and traces the graph; and the two PyTensor functions nutpie's model is built from, pickled after their first compilation (their numba code in PyTensor's
-  numba cache, ``pytensor.config.base_compiledir``/numba).
+  translates and traces the graph; and the two PyTensor functions nutpie's model is built
+  from, pickled after their first compilation (their numba code in PyTensor's numba cache,
+  ``pytensor.config.base_compiledir``/numba).
 
 nutpie's compiled model is built by :func:`bayesfit.backend.nutpie_callbacks.compile_model`:
 its numba C callbacks and the PyTensor numba functions they call are stored in PyTensor's
