@@ -233,7 +233,8 @@ def map_function(model, names, *, announce=None):
         how = COMPILED
         with _LOCK:
             _MEMORY[key] = fn
-    fn.set_data(model_data(model))
+    else:
+        fn.set_data(model_data(model))  # a function built with this model's data needs none
     return fn, how
 
 
