@@ -315,7 +315,7 @@ def main(argv=None) -> int:
 
     warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser(prog="python benchmarks/structures.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short chains, two structures (for the test suite)")
+    parser.add_argument("--quick", action="store_true", help="short chains, two structures (a smoke run)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results", help="output folder")
     parser.add_argument("--one", choices=sorted(USER_MODELS), help=argparse.SUPPRESS)
     parser.add_argument("--peer", choices=sorted(USER_MODELS), help=argparse.SUPPRESS)

@@ -4,8 +4,9 @@ Why JAX here: the MAP + Laplace fit needs log p, ∇log p and Hessian-vector pro
 posterior of a *new* model structure as soon as the maximum-likelihood fit is done. PyTensor's C
 backend built that function in 20–200 s per structure (its rewrites of the differentiated graph,
 then one ``g++`` per operation); here PyTensor rewrites and translates only the graph of log p
-(:func:`jaxify`), JAX differentiates it (reverse mode for the gradient, forward over reverse for
-the Hessian-vector product, both exact) and XLA compiles the three together in a few seconds.
+(:func:`rewritten_graph`, :func:`translate`), JAX differentiates it (reverse mode for the
+gradient, forward over reverse for the Hessian-vector product, both exact) and XLA compiles the
+three together in a few seconds.
 XLA's code is kept in JAX's persistent compilation cache (:func:`use_compilation_cache`), so a
 later process reuses it.
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from bayesfit.backend.graphs import SKIPPED_REWRITES, padded_events
 
-__all__ = ["JaxMapFunction", "rewritten_graph", "translate", "jaxify", "map_function_of", "use_compilation_cache"]
+__all__ = ["JaxMapFunction", "rewritten_graph", "translate", "map_function_of", "use_compilation_cache"]
 
 _SETUP = threading.Lock()
 _CACHE_DIR = []  # the folder given to JAX's persistent cache, once per process
@@ -154,20 +155,6 @@ def translate(fgraph):
         # checked where they are declared (bayesfit.core.parameter)
         warnings.filterwarnings("ignore", message=r"Skipping .* as JAX tracing would remove it")
         return jax_funcify(fgraph)
-
-
-def jaxify(outputs, inputs):
-    """Return a JAX function of ``inputs`` and the graph's data computing ``outputs``.
-
-    :func:`rewritten_graph`, then :func:`translate`.
-
-    Returns
-    -------
-    (callable, tuple of str, tuple of str)
-        ``f(*inputs, *data) -> tuple of outputs``; the data's names and dtypes.
-    """
-    fgraph, names, dtypes = rewritten_graph(outputs, inputs)
-    return translate(fgraph), names, dtypes
 
 
 def _graph_inputs(outputs):
