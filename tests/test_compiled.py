@@ -214,6 +214,32 @@ def test_numba_cache_fill_runs_beside_and_can_be_stopped(tmp_path, monkeypatch):
     other.cancel()
 
 
+def test_numba_cache_fill_compiles_at_the_samplers_optimisation_level(tmp_path, monkeypatch):
+    """The child compiles with numba's NUMBA_OPT = SAMPLER_NUMBA_OPT, or the user's; the level names the marker."""
+    import subprocess
+    from types import SimpleNamespace
+
+    import pytensor.link.numba.cache as numba_cache
+
+    from bayesfit.backend import nutpie_callbacks
+
+    monkeypatch.setattr(numba_cache, "NUMBA_CACHE_PATH", tmp_path)
+    environments = []
+    monkeypatch.setattr(subprocess, "Popen",
+                        lambda cmd, **kwargs: environments.append(kwargs["env"]) or SimpleNamespace(poll=lambda: 0))
+    problem, _ = bf.models.weighted_mean().prepare({"x": [0.5, 0.2, 0.3], "sigma": [0.25, 0.1, 0.1]})
+    model = problem.pymc_model()
+    monkeypatch.delenv("NUMBA_OPT", raising=False)
+    ours = compiled.start_numba_cache_fill(model)
+    monkeypatch.setenv("NUMBA_OPT", "2")
+    users = compiled.start_numba_cache_fill(model)
+    for fill in (ours, users):
+        fill.cancel()  # the fake child has "ended": only the payload is removed
+    assert [env["NUMBA_OPT"] for env in environments] == [nutpie_callbacks.SAMPLER_NUMBA_OPT, "2"]
+    assert nutpie_callbacks.SAMPLER_NUMBA_OPT == "1" and ours.marker != users.marker
+    assert nutpie_callbacks.sampler_numba_opt() == "2"
+
+
 def test_numba_cache_fill_child_compiles_a_structure_once(tmp_path, monkeypatch):
     """A second child for a structure another one has filled meanwhile compiles nothing."""
     import sys

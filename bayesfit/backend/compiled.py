@@ -399,8 +399,12 @@ def start_numba_cache_fill(model):
             return None
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
-    # "-cb": the child also stores the C callbacks (markers of earlier versions did not).
-    marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-cb-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    # "-cb": the child also stores the C callbacks (markers of earlier versions did not); the
+    # optimisation level is part of the name, as it changes the code
+    from bayesfit.backend.nutpie_callbacks import sampler_numba_opt
+
+    opt = sampler_numba_opt()
+    marker = Path(NUMBA_CACHE_PATH) / f"bayesfit-cb-{hashlib.sha256(f'{key}|opt{opt}'.encode()).hexdigest()[:32]}"
     if marker.exists():
         return None
     import subprocess
@@ -418,7 +422,8 @@ def start_numba_cache_fill(model):
         process = subprocess.Popen(
             [sys.executable, "-c", "from bayesfit.backend.compiled import _compile_child; _compile_child()", name,
              str(marker)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "NUMBA_OPT": opt})
     except (OSError, subprocess.SubprocessError):  # no child possible: compile here, as before
         payload.unlink(missing_ok=True)
         return None

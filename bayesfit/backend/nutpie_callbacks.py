@@ -23,6 +23,12 @@ with ``erfcx`` could not be cached at all (each process compiled the model again
 :func:`compile_model` therefore registers, once per process, a numba implementation of
 PyTensor's float64 ``Erfcx`` that calls the same scipy routine through a fixed symbol name,
 which LLVM resolves in each process: the cached code holds the name, not the address.
+
+A new structure is compiled in the child process of
+:func:`bayesfit.backend.compiled.start_numba_cache_fill`, at numba's optimisation level
+:data:`SAMPLER_NUMBA_OPT` (``NUMBA_OPT=1``) rather than numba's default 3: most of numba's
+time is LLVM optimising and generating the code of every function again inside each function
+that calls it, and level 1 compiles 15-20 % faster for a sampler as fast.
 """
 
 from __future__ import annotations
@@ -36,11 +42,17 @@ import numpy as np
 from bayesfit.backend import compat, store
 from bayesfit.backend.graphs import SKIPPED_REWRITES, model_data, set_shared, storable_data
 
-__all__ = ["compile_model"]
+__all__ = ["compile_model", "sampler_numba_opt", "SAMPLER_NUMBA_OPT"]
 
 #: Bump when the generated source changes, so that old cache entries are never used. (The
 #: module's name is part of the key too: a cached callback refers to its module by name.)
 _VERSION = 5
+
+#: numba's optimisation level (``NUMBA_OPT``) for nutpie's model: the child of
+#: :func:`bayesfit.backend.compiled.start_numba_cache_fill` compiles with it. Level 1 instead of
+#: numba's default 3 compiles a new structure 15-20 % faster, and the sampler runs as fast, within
+#: 3 % (``benchmarks/numba_compile.py``). A ``NUMBA_OPT`` set by the user is kept.
+SAMPLER_NUMBA_OPT = "1"
 
 #: LLVM symbol under which scipy's float64 ``erfcx`` is called by numba code (see the module docstring).
 _ERFCX_SYMBOL = "bayesfit_scipy_erfcx_f64"
@@ -50,6 +62,23 @@ _ERFCX_SYMBOL = "bayesfit_scipy_erfcx_f64"
 def _cacheable_erfcx() -> bool:
     """Make PyTensor's numba backend cache graphs with float64 ``erfcx``, once per process; True if it does."""
     return compat.register_cacheable_erfcx(_ERFCX_SYMBOL)
+
+
+def sampler_numba_opt() -> str:
+    """Return the ``NUMBA_OPT`` nutpie's model is compiled with: the user's, else :data:`SAMPLER_NUMBA_OPT`.
+
+    The level is part of the callbacks' cache key (and of the structure's marker in
+    :func:`bayesfit.backend.compiled.start_numba_cache_fill`), so code compiled at one level
+    is never taken for another's.
+
+    Returns
+    -------
+    str
+        The environment's ``NUMBA_OPT`` where set, else :data:`SAMPLER_NUMBA_OPT`.
+    """
+    import os
+
+    return os.environ.get("NUMBA_OPT") or SAMPLER_NUMBA_OPT
 
 
 def _pack(shared_data: dict, names: list) -> np.ndarray:
@@ -150,7 +179,7 @@ def _callback(kind, function, names, shared_data, n_dim, n_expanded):
     arguments = [s.name for s in function.get_shared()]
     helper, callback, env, n_words = _sources(kind, names, shared_data, arguments)
     layout = ";".join(f"{n}:{shared_data[n].dtype.str}:{shared_data[n].ndim}" for n in names)
-    key = hashlib.sha256(f"{_VERSION}|{__name__}|{kind}|{graph_key}|{n_dim}|{n_expanded}|{n_words}|{layout}|{arguments}|"
+    key = hashlib.sha256(f"{_VERSION}|{__name__}|opt{sampler_numba_opt()}|{kind}|{graph_key}|{n_dim}|{n_expanded}|{n_words}|{layout}|{arguments}|"
                          f"{helper}|{callback}".encode()).hexdigest()
     env.update(__name__=__name__, numba=numba, np=np, inner=inner, address_as_void_pointer=address_as_void_pointer,
                N_DIM=n_dim, N_EXPANDED=n_expanded, N_WORDS=n_words)
