@@ -51,7 +51,7 @@ _VERSION = 5
 
 #: numba's optimisation level (``NUMBA_OPT``) for nutpie's model: the child of
 #: :func:`bayesfit.backend.compiled.start_numba_cache_fill` compiles with it. Level 1 instead of
-#: numba's default 3 compiles a new structure 12-20 % faster (5-8 % for the smallest models),
+#: numba's default 3 compiles a new structure 12-20 % faster (4-7 % for the smallest models),
 #: and the sampler's time stays within -3 to +8 % of level 3's, about this machine's noise
 #: (``benchmarks/numba_compile.py``). A ``NUMBA_OPT`` set by the user is kept.
 SAMPLER_NUMBA_OPT = "1"
@@ -71,7 +71,9 @@ def sampler_numba_opt() -> str:
 
     The level is part of the callbacks' cache key (and of the structure's marker in
     :func:`bayesfit.backend.compiled.start_numba_cache_fill`), so code compiled at one level
-    is never taken for another's.
+    is never taken for another's. (Where no child process can be started, the fitting process
+    compiles the model itself at its own level and stores it under this key: the same code
+    then serves every later process, which is what fixes the draws of a seed.)
 
     Returns
     -------
