@@ -231,7 +231,8 @@ def _markdown(result, header) -> str:
         return "—" if v is None else f"{v:.{digits}f}"
 
     lo, hi = LEVELS
-    lines = [f"# nutpie's numba compilation, NUMBA_OPT {lo} against {hi} ({'quick' if header['quick'] else 'full'})", "",
+    run = "quick" if header["quick"] else "full"
+    lines = [f"# nutpie's numba compilation, NUMBA_OPT {lo} against {hi} ({run})", "",
              f"Machine: {header['machine']}; {header['date']}.", "",
              "Compilation of nutpie's model for a new structure (empty caches), seconds; *numba* is numba's "
              "part of it (the rest is PyTensor rewriting the graph), split into the graph-level functions "

@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import os
 
 import numpy as np
 
@@ -80,8 +81,6 @@ def sampler_numba_opt() -> str:
     str
         The environment's ``NUMBA_OPT`` where set, else :data:`SAMPLER_NUMBA_OPT`.
     """
-    import os
-
     return os.environ.get("NUMBA_OPT") or SAMPLER_NUMBA_OPT
 
 
@@ -183,8 +182,8 @@ def _callback(kind, function, names, shared_data, n_dim, n_expanded):
     arguments = [s.name for s in function.get_shared()]
     helper, callback, env, n_words = _sources(kind, names, shared_data, arguments)
     layout = ";".join(f"{n}:{shared_data[n].dtype.str}:{shared_data[n].ndim}" for n in names)
-    key = hashlib.sha256(f"{_VERSION}|{__name__}|opt{sampler_numba_opt()}|{kind}|{graph_key}|{n_dim}|{n_expanded}|{n_words}|{layout}|{arguments}|"
-                         f"{helper}|{callback}".encode()).hexdigest()
+    key = hashlib.sha256(f"{_VERSION}|{__name__}|opt{sampler_numba_opt()}|{kind}|{graph_key}|{n_dim}|{n_expanded}|"
+                         f"{n_words}|{layout}|{arguments}|{helper}|{callback}".encode()).hexdigest()
     env.update(__name__=__name__, numba=numba, np=np, inner=inner, address_as_void_pointer=address_as_void_pointer,
                N_DIM=n_dim, N_EXPANDED=n_expanded, N_WORDS=n_words)
     cache_key = f"bayesfit-nutpie-{key}" if cache else None
