@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from structures import NOT_SAMPLED, SHIPPED, USER_MODELS, _cold_env, _events  # noqa: E402
+from structures import NOT_SAMPLED, SHIPPED, USER_MODELS, _cold_env, _events, failure  # noqa: E402
 
 __all__ = ["main", "LEVELS"]
 
@@ -163,7 +163,7 @@ def _child(args, env) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), *args]
     run = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
     if run.returncode != 0:
-        return {"error": (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]}
+        return {"error": failure(run)}
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
@@ -175,7 +175,7 @@ def _sample(name, env) -> dict:
         cmd = [sys.executable, "-m", "bayesfit", name, "--sample", "--seed", "1", "--no-progress", "--out", outdir]
         run = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
         if run.returncode != 0:
-            return {"error": (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]}
+            return {"error": failure(run)}
         result = json.loads((Path(outdir) / "result.json").read_text())
         import arviz as az
 

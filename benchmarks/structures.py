@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "USER_MODELS", "SHIPPED", "NOT_SAMPLED"]
+__all__ = ["main", "USER_MODELS", "SHIPPED", "NOT_SAMPLED", "failure"]
 
 #: The shipped models timed through the command line.
 SHIPPED = ("weighted-mean", "line", "relbw", "dimuon", "zpeak", "three-peaks", "zcombined", "higgs4l")
@@ -182,6 +182,11 @@ def _stages(timing) -> dict:
     return {"to_mle_s": to_mle, "to_map_s": to_map, "to_nuts_s": to_nuts, "timing_s": timing}
 
 
+def failure(run) -> str:
+    """Return what a failed child process (a ``subprocess.run`` result) said last, or its exit status."""
+    return (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]
+
+
 def _child(args, env) -> dict:
     """Run this script's ``args`` in a new process with ``env``; return its JSON (or the error)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), *args]
@@ -189,7 +194,7 @@ def _child(args, env) -> dict:
     run = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
     wall = time.perf_counter() - t0
     if run.returncode != 0:
-        return {"error": run.stderr.strip().splitlines()[-1] if run.stderr.strip() else f"exit {run.returncode}",
+        return {"error": failure(run),
                 "process_s": wall}
     out = json.loads(run.stdout.strip().splitlines()[-1])
     out["process_s"] = wall
@@ -205,7 +210,7 @@ def _shipped(name, draws, tune, env) -> dict:
         run = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
         wall = time.perf_counter() - t0
         if run.returncode != 0:
-            return {"error": (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1], "process_s": wall}
+            return {"error": failure(run), "process_s": wall}
         result = json.loads((Path(outdir) / "result.json").read_text())
     out = _stages(result["timing_s"])
     out.update(process_s=wall, compiled=result.get("compiled"))
